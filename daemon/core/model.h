@@ -1,0 +1,97 @@
+// The domain: who is in a school, how each family wants to be reached, and what was sent to whom.
+// Plain values with no behaviour; the modules that own each decision (roster, routing, queue) act
+// on them.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace homeroom {
+
+enum class Role { kAdmin, kTeacher };
+const char* role_name(Role role);
+std::optional<Role> parse_role(const std::string& text);
+
+struct Staff {
+  std::string id;
+  std::string name;
+  std::string email;
+  Role role = Role::kTeacher;
+};
+
+// A way to reach one guardian. `address` is an email address, an E.164 number, or for push the
+// subscription as JSON ({"endpoint", "keys": {"p256dh", "auth"}}).
+struct ContactPoint {
+  std::string channel;  // "email" | "sms" | "push"
+  std::string address;
+};
+
+struct QuietHours {
+  std::string start;  // "HH:MM" local to the guardian's time zone
+  std::string end;
+};
+
+struct Preferences {
+  std::vector<std::string> channels;                // most preferred first
+  std::optional<QuietHours> quiet_hours;
+  std::map<std::string, std::string> categories;    // category -> "instant" | "digest" | "off"
+};
+
+struct Guardian {
+  std::string id;
+  std::string given_name;
+  std::string family_name;
+  std::string language = "en";  // BCP 47
+  std::string timezone = "UTC";  // IANA
+  std::vector<ContactPoint> contacts;
+  Preferences preferences;
+};
+
+struct GuardianLink {
+  std::string guardian_id;
+  std::string relationship;
+  bool contact_allowed = true;
+};
+
+struct Student {
+  std::string id;
+  std::string given_name;
+  std::string family_name;
+  std::string grade;
+  std::vector<std::string> staff;  // teachers of this student
+  std::vector<GuardianLink> guardians;
+};
+
+// Who is calling the API: an admin, or a teacher acting as one staff member.
+struct Principal {
+  Role role = Role::kTeacher;
+  std::string staff_id;  // empty for an admin token not tied to a staff member
+  std::string token_id;
+};
+
+inline const std::vector<std::string>& known_channels() {
+  static const std::vector<std::string> kChannels{"email", "sms", "push"};
+  return kChannels;
+}
+
+// Delivery lifecycle; see docs/architecture.md. Moves only forward, except a retry (sending ->
+// queued) and an admin re-queue of a dead delivery.
+enum class DeliveryState {
+  kPlanned,
+  kScheduled,  // waiting for send_at (or, later, quiet hours)
+  kQueued,
+  kSending,    // leased by a dispatcher; lease_until says when it returns to the queue
+  kSent,       // the provider accepted it
+  kDelivered,  // the provider confirmed delivery
+  kFailed,     // a permanent failure (fell back or gave up)
+  kSuppressed, // deliberately not sent (opt-out, restriction, dedup)
+  kDead,       // retries exhausted
+};
+const char* state_name(DeliveryState state);
+std::optional<DeliveryState> parse_state(const std::string& text);
+
+}  // namespace homeroom
