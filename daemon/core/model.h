@@ -95,3 +95,52 @@ const char* state_name(DeliveryState state);
 std::optional<DeliveryState> parse_state(const std::string& text);
 
 }  // namespace homeroom
+
+namespace homeroom {
+
+// One student with the guardians linked to them: what planning a note needs.
+struct StudentRoster {
+  Student student;
+  std::vector<Guardian> guardians;  // in the order of student.guardians
+};
+
+// A teacher's note as accepted by the API, before planning.
+struct NewMessage {
+  std::string id;
+  std::string student_id;
+  std::string author_staff;  // empty for an admin token without a staff member
+  std::string category;      // "note" | "reminder" | "urgent"
+  std::string body;
+  std::map<std::string, std::string> translations;  // language -> body
+  std::optional<Millis> send_at;
+};
+
+// One delivery decided by routing.
+struct PlannedDelivery {
+  std::string guardian_id;
+  std::string channel;
+  std::string address;
+  std::string language;
+  DeliveryState state = DeliveryState::kQueued;  // kQueued, kScheduled or kSuppressed
+  Millis not_before = 0;                          // when it may first be sent
+  std::string detail;                             // why suppressed / scheduled
+};
+
+// A delivery leased by the dispatcher, with what rendering it needs.
+struct LeasedDelivery {
+  std::string id;
+  std::string message_id;
+  std::string guardian_id;
+  std::string channel;
+  std::string address;
+  std::string language;
+  std::string category;
+  std::string text;  // the body in `language` (translation, else the original)
+  std::string student_given_name;
+  std::string student_family_name;
+  std::string author_name;  // staff name, or "" for an admin without staff
+  std::string guardian_given_name;
+  int attempt = 0;  // 1 for the first try
+};
+
+}  // namespace homeroom

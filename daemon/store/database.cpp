@@ -1,0 +1,52 @@
+#include "store/database.h"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <stdexcept>
+
+namespace homeroom::store {
+
+std::unique_ptr<SQLite::Database> open_connection(const std::string& path, bool read_only) {
+  int flags = read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  auto db = std::make_unique<SQLite::Database>(path, flags | SQLite::OPEN_FULLMUTEX, 5000);
+  if (!read_only) db->exec("PRAGMA journal_mode=WAL");
+  db->exec("PRAGMA synchronous=FULL");
+  db->exec("PRAGMA foreign_keys=ON");
+  return db;
+}
+
+void migrate(SQLite::Database& db) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER "
+      "NOT NULL) STRICT");
+  std::set<std::string> applied;
+  SQLite::Statement q(db, "SELECT name FROM schema_migrations");
+  while (q.executeStep()) applied.insert(q.getColumn(0).getString());
+
+  std::set<std::string> known;
+  for (const auto& m : migrations()) known.insert(m.name);
+  for (const auto& name : applied) {
+    if (!known.count(name)) {
+      throw std::runtime_error("database has migration " + name +
+                               " that this homeroomd does not know; it was written by a newer "
+                               "version");
+    }
+  }
+  for (const auto& m : migrations()) {
+    if (applied.count(m.name)) continue;
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    db.exec(m.sql);
+    SQLite::Statement ins(db,
+                          "INSERT INTO schema_migrations (name, applied_at) VALUES (?, "
+                          "CAST(strftime('%s', 'now') AS INTEGER) * 1000)");
+    ins.bind(1, m.name);
+    ins.exec();
+    tx.commit();
+    spdlog::info("store: applied migration {}", m.name);
+  }
+}
+
+}  // namespace homeroom::store

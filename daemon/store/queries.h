@@ -1,0 +1,45 @@
+// The SQL behind Store, as free functions over one connection. Internal to store/: they throw
+// SQLite::Exception, which Store turns into Status.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <optional>
+
+#include "store/store.h"
+
+namespace homeroom::store {
+
+// roster_store.cpp
+Status put_staff(SQLite::Database& db, const Staff& staff, Millis now);
+Status put_guardian(SQLite::Database& db, const Guardian& guardian, Millis now);
+Status put_student(SQLite::Database& db, const Student& student, Millis now);
+Status delete_row(SQLite::Database& db, const char* table, const std::string& id);
+std::optional<Staff> get_staff(SQLite::Database& db, const std::string& id);
+std::optional<Guardian> get_guardian(SQLite::Database& db, const std::string& id);
+std::optional<Student> get_student(SQLite::Database& db, const std::string& id);
+std::optional<StudentRoster> get_student_roster(SQLite::Database& db, const std::string& id);
+bool teaches(SQLite::Database& db, const std::string& staff_id, const std::string& student_id);
+Result<ImportSummary> import_roster(SQLite::Database& db, const RosterImportData& data, Millis now);
+
+// token_store.cpp
+std::string insert_token(SQLite::Database& db, const std::string& hash, Role role,
+                         const std::string& staff_id, Millis now);
+std::optional<Principal> find_token(SQLite::Database& db, const std::string& hash);
+
+// message_store.cpp
+Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& message,
+                                      const std::optional<IdempotencyRef>& idempotency,
+                                      const PlanFn& plan, const RespondFn& respond, Millis now);
+std::optional<MessageView> get_message(SQLite::Database& db, const std::string& id);
+
+// queue_store.cpp
+std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis now,
+                                      Millis lease_until);
+void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now);
+void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at,
+               DeliveryState state, const std::string& detail);
+std::optional<Millis> next_due(SQLite::Database& db);
+std::map<std::string, std::int64_t> delivery_counts(SQLite::Database& db);
+
+}  // namespace homeroom::store

@@ -1,0 +1,144 @@
+#include <SQLiteCpp/Statement.h>
+
+#include <nlohmann/json.hpp>
+
+#include "store/queries.h"
+
+namespace homeroom::store {
+
+void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at,
+               DeliveryState state, const std::string& detail) {
+  SQLite::Statement q(db,
+                      "INSERT INTO delivery_events (delivery_id, at, state, detail) "
+                      "VALUES (?, ?, ?, ?)");
+  q.bind(1, delivery_id);
+  q.bind(2, at);
+  q.bind(3, state_name(state));
+  q.bind(4, detail);
+  q.exec();
+}
+
+// For a `sending` row, next_attempt_at is when its lease expires: a dispatcher that crashed
+// mid-send leaves it there, and it becomes due again like any queued row.
+std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis now,
+                                      Millis lease_until) {
+  std::vector<std::pair<std::string, std::string>> due;  // (id, state)
+  {
+    SQLite::Statement q(db,
+                        "SELECT id, state FROM deliveries WHERE state IN ('queued', 'scheduled', "
+                        "'sending') AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?");
+    q.bind(1, now);
+    q.bind(2, limit);
+    while (q.executeStep()) due.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
+  }
+
+  SQLite::Statement info(
+      db,
+      "SELECT d.message_id, d.guardian_id, d.channel, d.address, d.language, d.attempts, "
+      "m.category, m.body, m.translations, s.given_name, s.family_name, COALESCE(st.name, ''), "
+      "COALESCE(g.given_name, ''), COALESCE(sg.contact_allowed, 0) "
+      "FROM deliveries d JOIN messages m ON m.id = d.message_id "
+      "JOIN students s ON s.id = m.student_id "
+      "LEFT JOIN staff st ON st.id = m.author_staff "
+      "LEFT JOIN guardians g ON g.id = d.guardian_id "
+      "LEFT JOIN student_guardians sg ON sg.student_id = m.student_id "
+      "AND sg.guardian_id = d.guardian_id WHERE d.id = ?");
+  SQLite::Statement lease(db,
+                          "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, "
+                          "next_attempt_at = ?, updated_at = ? WHERE id = ?");
+  SQLite::Statement suppress(db,
+                             "UPDATE deliveries SET state = 'suppressed', last_error = ?, "
+                             "updated_at = ? WHERE id = ?");
+  std::vector<LeasedDelivery> out;
+  for (const auto& [id, state] : due) {
+    info.bind(1, id);
+    if (!info.executeStep()) {
+      info.reset();
+      continue;
+    }
+    // The roster may have changed since planning: a guardian whose contact was restricted (or
+    // unlinked) in the meantime is never contacted about this student.
+    if (info.getColumn(13).getInt() == 0) {
+      const std::string why = "contact with this guardian is no longer allowed for this student";
+      suppress.bind(1, why);
+      suppress.bind(2, now);
+      suppress.bind(3, id);
+      suppress.exec();
+      suppress.reset();
+      add_event(db, id, now, DeliveryState::kSuppressed, why);
+      info.reset();
+      continue;
+    }
+    LeasedDelivery d;
+    d.id = id;
+    d.message_id = info.getColumn(0).getString();
+    d.guardian_id = info.getColumn(1).getString();
+    d.channel = info.getColumn(2).getString();
+    d.address = info.getColumn(3).getString();
+    d.language = info.getColumn(4).getString();
+    d.attempt = info.getColumn(5).getInt() + 1;
+    d.category = info.getColumn(6).getString();
+    d.text = info.getColumn(7).getString();
+    auto translations = nlohmann::json::parse(info.getColumn(8).getString());
+    if (auto it = translations.find(d.language); it != translations.end() && it->is_string()) {
+      d.text = it->get<std::string>();
+    }
+    d.student_given_name = info.getColumn(9).getString();
+    d.student_family_name = info.getColumn(10).getString();
+    d.author_name = info.getColumn(11).getString();
+    d.guardian_given_name = info.getColumn(12).getString();
+    info.reset();
+
+    lease.bind(1, lease_until);
+    lease.bind(2, now);
+    lease.bind(3, id);
+    lease.exec();
+    lease.reset();
+    std::string detail = "attempt " + std::to_string(d.attempt);
+    if (state == "sending") detail += " (the previous lease expired)";
+    add_event(db, id, now, DeliveryState::kSending, detail);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now) {
+  SQLite::Statement q(db,
+                      "UPDATE deliveries SET state = ?, next_attempt_at = ?, "
+                      "provider_id = COALESCE(NULLIF(?, ''), provider_id), last_error = ?, "
+                      "updated_at = ? WHERE id = ? AND state = 'sending' AND attempts = ?");
+  for (const auto& u : updates) {
+    q.bind(1, state_name(u.state));
+    q.bind(2, u.state == DeliveryState::kQueued ? u.next_attempt_at : now);
+    q.bind(3, u.provider_id);
+    if (u.state == DeliveryState::kSent) {
+      q.bind(4);
+    } else {
+      q.bind(4, u.detail);
+    }
+    q.bind(5, now);
+    q.bind(6, u.id);
+    q.bind(7, u.attempt);
+    int changed = q.exec();
+    q.reset();
+    if (changed == 0) continue;  // a stale completion: the lease expired and was taken again
+    add_event(db, u.id, now, u.state, u.state == DeliveryState::kSent ? u.provider_id : u.detail);
+  }
+}
+
+std::optional<Millis> next_due(SQLite::Database& db) {
+  SQLite::Statement q(db,
+                      "SELECT MIN(next_attempt_at) FROM deliveries "
+                      "WHERE state IN ('queued', 'scheduled', 'sending')");
+  if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+  return q.getColumn(0).getInt64();
+}
+
+std::map<std::string, std::int64_t> delivery_counts(SQLite::Database& db) {
+  std::map<std::string, std::int64_t> counts;
+  SQLite::Statement q(db, "SELECT state, COUNT(*) FROM deliveries GROUP BY state");
+  while (q.executeStep()) counts[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+  return counts;
+}
+
+}  // namespace homeroom::store

@@ -1,0 +1,250 @@
+#include "store/store.h"
+
+#include <SQLiteCpp/Exception.h>
+#include <spdlog/spdlog.h>
+
+#include "store/database.h"
+#include "store/queries.h"
+
+namespace homeroom::store {
+
+// Read-only connections, one per concurrent reader, reused. WAL lets them read while the writer
+// commits.
+class ReadPool {
+ public:
+  explicit ReadPool(std::string path) : path_(std::move(path)) {}
+
+  class Lease {
+   public:
+    Lease(ReadPool& pool, std::unique_ptr<SQLite::Database> db) : pool_(pool), db_(std::move(db)) {}
+    ~Lease() { pool_.give_back(std::move(db_)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    SQLite::Database& db() { return *db_; }
+
+   private:
+    ReadPool& pool_;
+    std::unique_ptr<SQLite::Database> db_;
+  };
+
+  Lease acquire() {
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        auto db = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(*this, std::move(db));
+      }
+    }
+    return Lease(*this, open_connection(path_, /*read_only=*/true));
+  }
+
+ private:
+  void give_back(std::unique_ptr<SQLite::Database> db) {
+    if (!db) return;
+    std::lock_guard lock(mu_);
+    if (idle_.size() < 16) idle_.push_back(std::move(db));
+  }
+
+  std::string path_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<SQLite::Database>> idle_;
+};
+
+namespace {
+
+Status from_exception(const std::exception& e) {
+  return Status::internal(std::string("database: ") + e.what());
+}
+
+template <typename T>
+Result<T> found(std::optional<T> value, const std::string& what, const std::string& id) {
+  if (!value) return Status::not_found(what + " " + id + " not found");
+  return std::move(*value);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, const Clock& clock) {
+  try {
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    auto db = open_connection(path.string(), /*read_only=*/false);
+    migrate(*db);
+    auto writer = std::make_unique<Writer>(std::move(db));
+    return std::unique_ptr<Store>(new Store(path, clock, std::move(writer)));
+  } catch (const std::exception& e) {
+    return Status::unavailable("cannot open database " + path.string() + ": " + e.what());
+  }
+}
+
+Store::Store(std::filesystem::path path, const Clock& clock, std::unique_ptr<Writer> writer)
+    : path_(std::move(path)),
+      clock_(clock),
+      writer_(std::move(writer)),
+      readers_(std::make_unique<ReadPool>(path_.string())) {}
+
+Store::~Store() { close(); }
+
+void Store::close() { writer_->stop(); }
+
+template <typename Fn>
+auto Store::read(Fn&& fn) -> decltype(fn(std::declval<SQLite::Database&>())) {
+  try {
+    auto lease = readers_->acquire();
+    return fn(lease.db());
+  } catch (const std::exception& e) {
+    return from_exception(e);
+  }
+}
+
+void Store::put_staff(Staff staff, StatusDone done) {
+  writer_->submit(
+      [this, staff = std::move(staff)](SQLite::Database& db) {
+        return store::put_staff(db, staff, clock_.now());
+      },
+      std::move(done));
+}
+
+void Store::put_guardian(Guardian guardian, StatusDone done) {
+  writer_->submit(
+      [this, guardian = std::move(guardian)](SQLite::Database& db) {
+        return store::put_guardian(db, guardian, clock_.now());
+      },
+      std::move(done));
+}
+
+void Store::put_student(Student student, StatusDone done) {
+  writer_->submit(
+      [this, student = std::move(student)](SQLite::Database& db) {
+        return store::put_student(db, student, clock_.now());
+      },
+      std::move(done));
+}
+
+void Store::delete_staff(std::string id, StatusDone done) {
+  writer_->submit([id = std::move(id)](SQLite::Database& db) { return delete_row(db, "staff", id); },
+                  std::move(done));
+}
+
+void Store::delete_guardian(std::string id, StatusDone done) {
+  writer_->submit(
+      [id = std::move(id)](SQLite::Database& db) { return delete_row(db, "guardians", id); },
+      std::move(done));
+}
+
+void Store::delete_student(std::string id, StatusDone done) {
+  writer_->submit(
+      [id = std::move(id)](SQLite::Database& db) { return delete_row(db, "students", id); },
+      std::move(done));
+}
+
+Result<Staff> Store::get_staff(const std::string& id) {
+  return read([&](SQLite::Database& db) { return found(store::get_staff(db, id), "staff", id); });
+}
+
+Result<Guardian> Store::get_guardian(const std::string& id) {
+  return read(
+      [&](SQLite::Database& db) { return found(store::get_guardian(db, id), "guardian", id); });
+}
+
+Result<Student> Store::get_student(const std::string& id) {
+  return read(
+      [&](SQLite::Database& db) { return found(store::get_student(db, id), "student", id); });
+}
+
+Result<bool> Store::teaches(const std::string& staff_id, const std::string& student_id) {
+  return read(
+      [&](SQLite::Database& db) -> Result<bool> { return store::teaches(db, staff_id, student_id); });
+}
+
+void Store::import_roster(RosterImportData data, Done<ImportSummary> done) {
+  auto result = std::make_shared<Result<ImportSummary>>(Status::internal("not run"));
+  writer_->submit(
+      [this, data = std::move(data), result](SQLite::Database& db) {
+        *result = store::import_roster(db, data, clock_.now());
+        return result->status();
+      },
+      [result, done = std::move(done)](Status s) {
+        done(s.is_ok() ? std::move(*result) : Result<ImportSummary>(std::move(s)));
+      });
+}
+
+void Store::create_token(std::string token_hash, Role role, std::string staff_id,
+                         Done<std::string> done) {
+  auto id = std::make_shared<std::string>();
+  writer_->submit(
+      [this, token_hash = std::move(token_hash), role, staff_id = std::move(staff_id),
+       id](SQLite::Database& db) -> Status {
+        if (!staff_id.empty() && !store::get_staff(db, staff_id)) {
+          return Status::invalid("staff", "unknown staff id " + staff_id);
+        }
+        *id = insert_token(db, token_hash, role, staff_id, clock_.now());
+        return {};
+      },
+      [id, done = std::move(done)](Status s) {
+        done(s.is_ok() ? Result<std::string>(std::move(*id)) : Result<std::string>(std::move(s)));
+      });
+}
+
+Result<Principal> Store::find_token(const std::string& token_hash) {
+  return read([&](SQLite::Database& db) -> Result<Principal> {
+    auto p = store::find_token(db, token_hash);
+    if (!p) return Status::unauthenticated("unknown or revoked token");
+    return *p;
+  });
+}
+
+void Store::accept_message(NewMessage message, std::optional<IdempotencyRef> idempotency,
+                           PlanFn plan, RespondFn respond, Done<StoredResponse> done) {
+  auto result = std::make_shared<Result<StoredResponse>>(Status::internal("not run"));
+  writer_->submit(
+      [this, message = std::move(message), idempotency = std::move(idempotency),
+       plan = std::move(plan), respond = std::move(respond), result](SQLite::Database& db) {
+        *result = store::accept_message(db, message, idempotency, plan, respond, clock_.now());
+        return result->status();
+      },
+      [result, done = std::move(done)](Status s) {
+        done(s.is_ok() ? std::move(*result) : Result<StoredResponse>(std::move(s)));
+      });
+}
+
+Result<MessageView> Store::get_message(const std::string& id) {
+  return read(
+      [&](SQLite::Database& db) { return found(store::get_message(db, id), "message", id); });
+}
+
+void Store::lease_due(int limit, Millis lease_ms, Done<std::vector<LeasedDelivery>> done) {
+  auto leased = std::make_shared<std::vector<LeasedDelivery>>();
+  writer_->submit(
+      [this, limit, lease_ms, leased](SQLite::Database& db) {
+        Millis now = clock_.now();
+        *leased = store::lease_due(db, limit, now, now + lease_ms);
+        return Status{};
+      },
+      [leased, done = std::move(done)](Status s) {
+        done(s.is_ok() ? Result<std::vector<LeasedDelivery>>(std::move(*leased))
+                       : Result<std::vector<LeasedDelivery>>(std::move(s)));
+      });
+}
+
+void Store::record_updates(std::vector<DeliveryUpdate> updates, StatusDone done) {
+  writer_->submit(
+      [this, updates = std::move(updates)](SQLite::Database& db) {
+        store::record_updates(db, updates, clock_.now());
+        return Status{};
+      },
+      std::move(done));
+}
+
+Result<std::optional<Millis>> Store::next_due() {
+  return read(
+      [](SQLite::Database& db) -> Result<std::optional<Millis>> { return store::next_due(db); });
+}
+
+Result<std::map<std::string, std::int64_t>> Store::delivery_counts() {
+  return read([](SQLite::Database& db) -> Result<std::map<std::string, std::int64_t>> {
+    return store::delivery_counts(db);
+  });
+}
+
+}  // namespace homeroom::store

@@ -1,0 +1,165 @@
+// The store: everything homeroom keeps, in one SQLite file, behind one writer.
+//
+// Writes are asynchronous: each call queues a job on the group-commit Writer and calls `done` on
+// the writer thread once the transaction holding it is durable (or failed). Reads run at once on a
+// pooled read-only connection in the caller's thread. All methods are thread-safe. No exception
+// leaves this class: SQLite errors come back as Status (kInternal / kUnavailable).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/model.h"
+#include "core/status.h"
+#include "store/writer.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace homeroom::store {
+
+template <typename T>
+using Done = std::function<void(Result<T>)>;
+using StatusDone = std::function<void(Status)>;
+
+struct Empty {};
+
+// An Idempotency-Key as sent by one caller, with a hash of the request it came with.
+struct IdempotencyRef {
+  std::string token_id;
+  std::string key;
+  std::string request_hash;
+};
+
+// The answer the API gave (or replays) for an accepted message.
+struct StoredResponse {
+  unsigned status = 0;
+  std::string body;
+  bool replayed = false;
+};
+
+struct AcceptedMessage {
+  NewMessage message;
+  std::vector<std::pair<std::string, PlannedDelivery>> deliveries;  // (delivery id, plan)
+};
+
+using PlanFn = std::function<Result<std::vector<PlannedDelivery>>(const StudentRoster&,
+                                                                  const NewMessage&, Millis now)>;
+using RespondFn = std::function<StoredResponse(const AcceptedMessage&)>;
+
+struct DeliveryEvent {
+  Millis at = 0;
+  std::string state;
+  std::string detail;
+};
+
+struct DeliveryView {
+  std::string id;
+  std::string guardian_id;
+  std::string channel;
+  std::string address;
+  std::string language;
+  DeliveryState state = DeliveryState::kQueued;
+  int attempts = 0;
+  Millis next_attempt_at = 0;
+  std::string provider_id;
+  std::string last_error;
+  Millis updated_at = 0;
+  std::vector<DeliveryEvent> events;
+};
+
+struct MessageView {
+  NewMessage message;
+  Millis created_at = 0;
+  std::vector<DeliveryView> deliveries;
+};
+
+// What the dispatcher learned about one leased delivery.
+struct DeliveryUpdate {
+  std::string id;
+  int attempt = 0;  // must match the lease, so a stale completion changes nothing
+  DeliveryState state = DeliveryState::kSent;  // kSent, kQueued (retry), kFailed, kDead
+  Millis next_attempt_at = 0;                  // for a retry
+  std::string provider_id;
+  std::string detail;  // the provider's reason, or "retry in 4s: ..."
+};
+
+struct ImportSummary {
+  int staff = 0;
+  int students = 0;
+  int guardians = 0;
+};
+
+struct RosterImportData {
+  std::vector<Staff> staff;
+  std::vector<Student> students;
+  std::vector<Guardian> guardians;
+  std::map<std::string, int> teacher_first_line;  // for errors by line
+  std::string source_name;
+};
+
+class ReadPool;
+
+class Store {
+ public:
+  // Opens (creating if needed) the database at `path`, applies migrations, starts the writer.
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path,
+                                             const Clock& clock);
+  ~Store();
+  // Commits what is queued and stops the writer; later writes get kUnavailable.
+  void close();
+
+  // Roster. put_* replaces the whole record (PUT semantics); a reference to a missing staff
+  // member or guardian is kInvalidArgument naming the field.
+  void put_staff(Staff staff, StatusDone done);
+  void put_guardian(Guardian guardian, StatusDone done);
+  void put_student(Student student, StatusDone done);
+  void delete_staff(std::string id, StatusDone done);
+  void delete_guardian(std::string id, StatusDone done);
+  void delete_student(std::string id, StatusDone done);
+  Result<Staff> get_staff(const std::string& id);
+  Result<Guardian> get_guardian(const std::string& id);
+  Result<Student> get_student(const std::string& id);
+  Result<bool> teaches(const std::string& staff_id, const std::string& student_id);
+  // All of a CSV import in one transaction: nothing is written if anything is wrong.
+  void import_roster(RosterImportData data, Done<ImportSummary> done);
+
+  // Tokens: only the SHA-256 of a token is stored.
+  void create_token(std::string token_hash, Role role, std::string staff_id,
+                    Done<std::string> done);
+  Result<Principal> find_token(const std::string& token_hash);
+
+  // Messages: the idempotency check, planning and every insert happen in ONE transaction.
+  void accept_message(NewMessage message, std::optional<IdempotencyRef> idempotency, PlanFn plan,
+                      RespondFn respond, Done<StoredResponse> done);
+  Result<MessageView> get_message(const std::string& id);
+
+  // Queue. lease_due moves up to `limit` due deliveries (queued or scheduled and due, or sending
+  // with an expired lease) to `sending` with a lease of `lease_ms`.
+  void lease_due(int limit, Millis lease_ms, Done<std::vector<LeasedDelivery>> done);
+  void record_updates(std::vector<DeliveryUpdate> updates, StatusDone done);
+  // Earliest next_attempt_at of any pending delivery, to sleep until then.
+  Result<std::optional<Millis>> next_due();
+  Result<std::map<std::string, std::int64_t>> delivery_counts();
+
+  Writer& writer() { return *writer_; }
+
+ private:
+  Store(std::filesystem::path path, const Clock& clock, std::unique_ptr<Writer> writer);
+  template <typename Fn>
+  auto read(Fn&& fn) -> decltype(fn(std::declval<SQLite::Database&>()));
+
+  std::filesystem::path path_;
+  const Clock& clock_;
+  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<ReadPool> readers_;
+};
+
+}  // namespace homeroom::store
