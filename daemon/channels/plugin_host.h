@@ -1,0 +1,87 @@
+// The host side of one plugin instance: the hr_host_api it is given and the book of its sends in
+// flight. Internal to channels/. The hr_host_api's `host` pointer is this object, so it must
+// outlive the plugin instance (Channel::State owns it and destroys it after on_destroy).
+//
+// Sends are identified by tokens from a per-instance counter. A report for a token that was never
+// issued is logged as an error and dropped; a second report for a token is logged and dropped.
+// Callbacks run outside every lock here; in_flight() counts a send until its callback has returned,
+// which is what wait_idle() waits for.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "channels/channel.h"
+#include "homeroom_plugin.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace homeroom {
+
+// The spdlog logger "plugin" (created from the default logger's sinks if nobody registered it).
+std::shared_ptr<spdlog::logger> plugin_logger();
+
+// Maps the plugin's report to a SendOutcome, reading only the fields outcome->size covers. A
+// missing outcome or an unknown kind is a plugin bug, reported as kPermanent with a reason saying
+// so.
+SendOutcome outcome_from_plugin(const hr_outcome* outcome);
+
+class PluginHost {
+ public:
+  explicit PluginHost(std::string instance_name);
+  PluginHost(const PluginHost&) = delete;
+  PluginHost& operator=(const PluginHost&) = delete;
+
+  const hr_host_api* api() const { return &api_; }
+  const std::string& instance_name() const { return instance_name_; }
+
+  // Registers a send about to be handed to the plugin; returns its token.
+  std::uint64_t begin(SendCallback done);
+  std::size_t in_flight() const;
+  // Blocks until every send begun has been reported and its callback has returned.
+  void wait_idle();
+
+  // While a SyncScope for this host is alive on a thread, reports made on that thread (i.e. from
+  // inside on_send) are queued, and run by run_deferred() once the caller has left its locks.
+  class SyncScope {
+   public:
+    explicit SyncScope(PluginHost& host);
+    SyncScope(const SyncScope&) = delete;
+    SyncScope& operator=(const SyncScope&) = delete;
+    ~SyncScope();
+    void run_deferred();
+
+   private:
+    friend class PluginHost;
+    PluginHost& host_;
+    SyncScope* previous_;
+    std::vector<std::pair<SendCallback, SendOutcome>> reports_;
+  };
+
+ private:
+  static void host_log(void* host, std::int32_t level, const char* message) noexcept;
+  static void host_delivery_done(void* host, std::uint64_t send_token,
+                                 const hr_outcome* outcome) noexcept;
+
+  void complete(std::uint64_t token, SendOutcome outcome);
+  void run_callback(SendCallback& done, SendOutcome outcome);
+
+  hr_host_api api_{};
+  std::string instance_name_;
+  mutable std::mutex mu_;
+  std::condition_variable idle_;
+  std::map<std::uint64_t, SendCallback> pending_;
+  std::uint64_t next_token_ = 1;
+  std::size_t in_flight_ = 0;
+};
+
+}  // namespace homeroom
