@@ -52,7 +52,7 @@ using SendCallback = std::function<void(SendOutcome)>;
 
 class Channel {
  public:
-  struct State;  // defined in channel.cpp; built by PluginLibrary::create_channel
+  struct State;  // defined in channel_state.h; built by PluginLibrary::create_channel
 
   explicit Channel(std::unique_ptr<State> state);
   Channel(const Channel&) = delete;
