@@ -1,0 +1,325 @@
+#include "api/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "api/roster_json.h"
+#include "api/store_awaitable.h"
+#include "core/ids.h"
+#include "core/redact.h"
+#include "http/problem.h"
+#include "roster/validate.h"
+
+namespace homeroom::api {
+namespace {
+
+using nlohmann::json;
+using http::problem;
+using http::Request;
+using http::Response;
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+Response method_not_allowed(const std::string& allow) {
+  auto r = problem(405, "use " + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+Result<json> parse_body(const Request& request) {
+  auto type = request.header("Content-Type");
+  if (type.rfind("application/json", 0) != 0) {
+    return Status(Code::kMalformed, "expected Content-Type: application/json");
+  }
+  auto j = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::malformed("the body is not valid JSON");
+  return j;
+}
+
+json delivery_json(const store::DeliveryView& d) {
+  json events = json::array();
+  for (const auto& e : d.events) {
+    events.push_back({{"at", format_rfc3339(e.at)}, {"state", e.state}, {"detail", e.detail}});
+  }
+  json out = {{"id", d.id},
+              {"guardian_id", d.guardian_id},
+              {"channel", d.channel},
+              {"to", mask_address(d.address)},
+              {"language", d.language},
+              {"state", state_name(d.state)},
+              {"attempts", d.attempts},
+              {"updated_at", format_rfc3339(d.updated_at)},
+              {"events", events}};
+  if (!d.provider_id.empty()) out["provider_id"] = d.provider_id;
+  if (!d.last_error.empty()) out["last_error"] = d.last_error;
+  if (d.state == DeliveryState::kQueued || d.state == DeliveryState::kScheduled) {
+    out["next_attempt_at"] = format_rfc3339(d.next_attempt_at);
+  }
+  return out;
+}
+
+}  // namespace
+
+Api::Api(store::Store& store, const Clock& clock, ApiOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {}
+
+boost::asio::awaitable<Response> Api::handle(Request request) {
+  try {
+    co_return co_await route(std::move(request));
+  } catch (const std::exception& e) {
+    spdlog::error("api: unhandled exception: {}", e.what());
+  }
+  co_return problem(Status::internal("unhandled exception"));
+}
+
+Result<Principal> Api::authenticate(const Request& request) {
+  auto header = request.header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) {
+    return Status::unauthenticated("send Authorization: Bearer <token>");
+  }
+  auto principal = store_.find_token(sha256_hex(header.substr(kBearer.size())));
+  if (!principal.is_ok() && principal.status().code() == Code::kUnauthenticated) {
+    return Status::unauthenticated("unknown or revoked token");
+  }
+  return principal;
+}
+
+boost::asio::awaitable<Response> Api::route(Request request) {
+  const auto parts = split_path(request.path);
+  const std::string& method = request.method;
+
+  if (parts.size() == 1) {
+    if (parts[0] == "healthz") co_return http::json_response(200, {{"status", "ok"}});
+    if (parts[0] == "readyz") {
+      if (draining_) co_return problem(503, "draining");
+      auto counts = store_.delivery_counts();
+      if (!counts.is_ok()) co_return problem(503, "store unavailable");
+      co_return http::json_response(200, {{"status", "ready"}});
+    }
+    if (parts[0] == "metrics") co_return metrics();
+  }
+  if (parts.empty() || parts[0] != "v1" || parts.size() < 2) {
+    co_return problem(Status::not_found("no such resource"));
+  }
+
+  auto principal = authenticate(request);
+  if (!principal.is_ok()) co_return problem(principal.status());
+
+  const std::string& collection = parts[1];
+  if (collection == "staff" || collection == "guardians" || collection == "students") {
+    if (parts.size() != 3) co_return problem(Status::not_found("no such resource"));
+    if (principal->role != Role::kAdmin) {
+      co_return problem(Status::forbidden("only admins manage the roster"));
+    }
+    if (auto s = validate_id("id", parts[2]); !s.is_ok()) {
+      co_return problem(Status::not_found("no such " + collection + " id"));
+    }
+    if (method == "PUT") co_return co_await put_roster(collection, parts[2], std::move(request));
+    if (method == "GET") co_return get_roster(collection, parts[2]);
+    if (method == "DELETE") co_return co_await delete_roster(collection, parts[2]);
+    co_return method_not_allowed("GET, PUT, DELETE");
+  }
+  if (collection == "messages") {
+    if (parts.size() == 2) {
+      if (method != "POST") co_return method_not_allowed("POST");
+      co_return co_await post_message(*principal, std::move(request));
+    }
+    if (parts.size() == 3) {
+      if (method != "GET") co_return method_not_allowed("GET");
+      co_return get_message(*principal, parts[2]);
+    }
+  }
+  co_return problem(Status::not_found("no such resource"));
+}
+
+boost::asio::awaitable<Response> Api::put_roster(std::string kind, std::string id,
+                                                 Request request) {
+  auto body = parse_body(request);
+  if (!body.is_ok()) co_return problem(body.status());
+  if (auto it = body->find("id"); it != body->end() && (!it->is_string() || *it != id)) {
+    co_return problem(Status::invalid("id", "does not match the id in the path"));
+  }
+  StoreCall<Status> call;
+  if (kind == "staff") {
+    auto staff = staff_from_json(id, *body);
+    if (!staff.is_ok()) co_return problem(staff.status());
+    call = [this, s = std::move(*staff)](std::function<void(Status)> done) {
+      store_.put_staff(s, std::move(done));
+    };
+  } else if (kind == "guardians") {
+    auto guardian = guardian_from_json(id, *body);
+    if (!guardian.is_ok()) co_return problem(guardian.status());
+    call = [this, g = std::move(*guardian)](std::function<void(Status)> done) {
+      store_.put_guardian(g, std::move(done));
+    };
+  } else {
+    auto student = student_from_json(id, *body);
+    if (!student.is_ok()) co_return problem(student.status());
+    call = [this, s = std::move(*student)](std::function<void(Status)> done) {
+      store_.put_student(s, std::move(done));
+    };
+  }
+  Status status = co_await await_store<Status>(std::move(call));
+  if (!status.is_ok()) co_return problem(status);
+  co_return get_roster(kind, id);
+}
+
+boost::asio::awaitable<Response> Api::delete_roster(std::string kind, std::string id) {
+  StoreCall<Status> call = [this, kind, id](std::function<void(Status)> done) {
+    if (kind == "staff") {
+      store_.delete_staff(id, std::move(done));
+    } else if (kind == "guardians") {
+      store_.delete_guardian(id, std::move(done));
+    } else {
+      store_.delete_student(id, std::move(done));
+    }
+  };
+  Status status = co_await await_store<Status>(std::move(call));
+  if (!status.is_ok()) co_return problem(status);
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  co_return r;
+}
+
+Response Api::get_roster(const std::string& kind, const std::string& id) {
+  if (kind == "staff") {
+    auto s = store_.get_staff(id);
+    return s.is_ok() ? http::json_response(200, to_json(*s)) : problem(s.status());
+  }
+  if (kind == "guardians") {
+    auto g = store_.get_guardian(id);
+    return g.is_ok() ? http::json_response(200, to_json(*g)) : problem(g.status());
+  }
+  auto s = store_.get_student(id);
+  return s.is_ok() ? http::json_response(200, to_json(*s)) : problem(s.status());
+}
+
+boost::asio::awaitable<Response> Api::post_message(Principal principal, Request request) {
+  auto body = parse_body(request);
+  if (!body.is_ok()) co_return problem(body.status());
+  auto message = message_from_json(*body);
+  if (!message.is_ok()) co_return problem(message.status());
+
+  if (!store_.get_student(message->student_id).is_ok()) {
+    co_return problem(Status::invalid("student_id", "unknown student " + message->student_id));
+  }
+  if (principal.role != Role::kAdmin) {
+    auto teaches = store_.teaches(principal.staff_id, message->student_id);
+    if (!teaches.is_ok()) co_return problem(teaches.status());
+    if (!*teaches) {
+      co_return problem(Status::forbidden("you may message only the families of students you teach"));
+    }
+  }
+
+  std::optional<store::IdempotencyRef> idempotency;
+  if (auto key = request.header("Idempotency-Key"); !key.empty()) {
+    if (key.size() > 255) co_return problem(Status::invalid("Idempotency-Key", "at most 255 chars"));
+    idempotency = store::IdempotencyRef{principal.token_id, key,
+                                        sha256_hex(request.method + " " + request.path + "\n" +
+                                                   request.body)};
+  }
+  message->id = new_id("msg_");
+  message->author_staff = principal.staff_id;
+
+  const routing::PlannerOptions planner = options_.planner;
+  store::PlanFn plan = [planner](const StudentRoster& roster, const NewMessage& m, Millis now)
+      -> Result<std::vector<PlannedDelivery>> { return routing::plan_message(roster, m, now, planner); };
+  store::RespondFn respond = [](const store::AcceptedMessage& accepted) {
+    json deliveries = json::array();
+    for (const auto& [id, d] : accepted.deliveries) {
+      deliveries.push_back({{"id", id},
+                            {"guardian_id", d.guardian_id},
+                            {"channel", d.channel},
+                            {"state", state_name(d.state)}});
+    }
+    return store::StoredResponse{
+        202, json{{"id", accepted.message.id}, {"deliveries", deliveries}}.dump(), false};
+  };
+  StoreCall<Result<store::StoredResponse>> call =
+      [this, m = std::move(*message), idempotency, plan, respond](
+          std::function<void(Result<store::StoredResponse>)> done) {
+        store_.accept_message(m, idempotency, plan, respond, std::move(done));
+      };
+  Result<store::StoredResponse> stored =
+      co_await await_store<Result<store::StoredResponse>>(std::move(call));
+  if (!stored.is_ok()) co_return problem(stored.status());
+  if (!stored->replayed && options_.on_new_work) options_.on_new_work();
+
+  Response r;
+  r.status = stored->status;
+  r.body = stored->body;
+  auto id = json::parse(stored->body).value("id", "");
+  r.headers.emplace_back("Location", "/v1/messages/" + id);
+  if (stored->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+  spdlog::info("message {} accepted for student {} ({})", id, body->value("student_id", ""),
+               stored->replayed ? "replayed" : "new");
+  co_return r;
+}
+
+Response Api::get_message(const Principal& principal, const std::string& id) {
+  auto view = store_.get_message(id);
+  if (!view.is_ok()) return problem(view.status());
+  if (principal.role != Role::kAdmin) {
+    auto teaches = store_.teaches(principal.staff_id, view->message.student_id);
+    if (!teaches.is_ok()) return problem(teaches.status());
+    // Not 403: a teacher must not learn that a message about someone else's student exists.
+    if (!*teaches) return problem(Status::not_found("message " + id + " not found"));
+  }
+  const auto& m = view->message;
+  json deliveries = json::array();
+  std::map<std::string, int> counts;
+  for (const auto& d : view->deliveries) {
+    deliveries.push_back(delivery_json(d));
+    ++counts[state_name(d.state)];
+  }
+  json out = {{"id", m.id},
+              {"student_id", m.student_id},
+              {"category", m.category},
+              {"body", m.body},
+              {"translations", m.translations},
+              {"created_at", format_rfc3339(view->created_at)},
+              {"counts", counts},
+              {"deliveries", deliveries}};
+  if (!m.author_staff.empty()) out["author_staff"] = m.author_staff;
+  if (m.send_at) out["send_at"] = format_rfc3339(*m.send_at);
+  return http::json_response(200, out);
+}
+
+Response Api::metrics() {
+  std::string text;
+  text += "# HELP homeroom_deliveries Deliveries by state.\n# TYPE homeroom_deliveries gauge\n";
+  auto counts = store_.delivery_counts();
+  if (counts.is_ok()) {
+    for (const auto& [state, n] : *counts) {
+      text += "homeroom_deliveries{state=\"" + state + "\"} " + std::to_string(n) + "\n";
+    }
+  }
+  auto w = store_.writer().stats();
+  text += "# HELP homeroom_store_transactions_total Write transactions committed.\n"
+          "# TYPE homeroom_store_transactions_total counter\n"
+          "homeroom_store_transactions_total " + std::to_string(w.transactions) + "\n";
+  text += "# HELP homeroom_store_jobs_total Write jobs (requests) committed.\n"
+          "# TYPE homeroom_store_jobs_total counter\n"
+          "homeroom_store_jobs_total " + std::to_string(w.jobs) + "\n";
+  if (options_.extra_metrics) text += options_.extra_metrics();
+  Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = std::move(text);
+  return r;
+}
+
+}  // namespace homeroom::api

@@ -1,0 +1,53 @@
+// The REST API v1 (docs/api.md): thin handlers that authenticate, validate, and call the store and
+// routing. A handler is a coroutine from Request to Response, so tests drive it with no socket.
+//
+// Authorization: admins may do everything; a teacher may message (and read messages about) only
+// students they teach, and may not touch the roster.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "core/clock.h"
+#include "http/message.h"
+#include "routing/delivery_planner.h"
+#include "store/store.h"
+
+namespace homeroom::api {
+
+struct ApiOptions {
+  routing::PlannerOptions planner;
+  // Extra Prometheus text appended to /metrics (dispatcher counters, ...).
+  std::function<std::string()> extra_metrics;
+  // Called after a message is durably accepted, so the dispatcher looks at once.
+  std::function<void()> on_new_work;
+};
+
+class Api {
+ public:
+  Api(store::Store& store, const Clock& clock, ApiOptions options);
+
+  boost::asio::awaitable<http::Response> handle(http::Request request);
+  // While draining, /readyz answers 503 so a load balancer stops sending traffic.
+  void set_draining(bool draining) { draining_ = draining; }
+
+ private:
+  boost::asio::awaitable<http::Response> route(http::Request request);
+  boost::asio::awaitable<http::Response> put_roster(std::string kind, std::string id,
+                                                    http::Request request);
+  boost::asio::awaitable<http::Response> delete_roster(std::string kind, std::string id);
+  http::Response get_roster(const std::string& kind, const std::string& id);
+  boost::asio::awaitable<http::Response> post_message(Principal principal, http::Request request);
+  http::Response get_message(const Principal& principal, const std::string& id);
+  http::Response metrics();
+  Result<Principal> authenticate(const http::Request& request);
+
+  store::Store& store_;
+  const Clock& clock_;
+  ApiOptions options_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace homeroom::api

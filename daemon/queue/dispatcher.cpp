@@ -1,0 +1,167 @@
+#include "queue/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+#include "core/redact.h"
+
+namespace homeroom::queue {
+
+Dispatcher::Dispatcher(store::Store& store, Routes routes, const Clock& clock,
+                       DispatcherOptions options)
+    : store_(store), routes_(std::move(routes)), clock_(clock), options_(std::move(options)) {}
+
+Dispatcher::~Dispatcher() { stop(std::chrono::seconds(5)); }
+
+void Dispatcher::start() {
+  std::lock_guard lock(mu_);
+  if (running_) return;
+  running_ = true;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Dispatcher::wake() {
+  std::lock_guard lock(mu_);
+  woken_ = true;
+  cv_.notify_one();
+}
+
+void Dispatcher::stop(std::chrono::milliseconds drain_deadline) {
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) return;
+    running_ = false;
+    cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+  // Sends in flight report from channel threads; give them until the deadline.
+  auto until = std::chrono::steady_clock::now() + drain_deadline;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, until, [this] { return in_flight_.load() == 0; });
+  }
+  if (auto left = in_flight_.load()) {
+    spdlog::warn("dispatcher: {} sends still in flight at shutdown; they are retried after their "
+                 "lease expires",
+                 left);
+  }
+  flush_updates(/*wait=*/true);
+}
+
+Dispatcher::Stats Dispatcher::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void Dispatcher::loop() {
+  for (;;) {
+    flush_updates(/*wait=*/false);
+    std::size_t leased = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (!running_) return;
+    }
+    if (in_flight_.load() < options_.max_in_flight) leased = lease_and_send();
+    std::unique_lock lock(mu_);
+    if (!running_) return;
+    if (leased == static_cast<std::size_t>(options_.batch_size) && pending_.empty()) continue;
+    cv_.wait_for(lock, options_.poll_interval, [this] { return !running_ || woken_ || !pending_.empty(); });
+    woken_ = false;
+  }
+}
+
+std::size_t Dispatcher::lease_and_send() {
+  // A read first: when nothing is due, take no write lock at all.
+  auto due = store_.next_due();
+  if (!due.is_ok()) {
+    spdlog::error("dispatcher: {}", due.status().to_string());
+    return 0;
+  }
+  if (!due->has_value() || **due > clock_.now()) return 0;
+
+  auto room = options_.max_in_flight - in_flight_.load();
+  int limit = static_cast<int>(std::min<std::size_t>(room, options_.batch_size));
+  std::promise<Result<std::vector<LeasedDelivery>>> leased;
+  store_.lease_due(limit, options_.lease_ms,
+                   [&leased](Result<std::vector<LeasedDelivery>> r) { leased.set_value(std::move(r)); });
+  auto batch = leased.get_future().get();
+  if (!batch.is_ok()) {
+    spdlog::error("dispatcher: lease failed: {}", batch.status().to_string());
+    return 0;
+  }
+  {
+    std::lock_guard lock(mu_);
+    stats_.leased += batch->size();
+  }
+  for (const auto& d : *batch) send_one(d);
+  return batch->size();
+}
+
+void Dispatcher::send_one(const LeasedDelivery& delivery) {
+  auto route = routes_.find(delivery.channel);
+  if (route == routes_.end() || route->second == nullptr) {
+    on_outcome(delivery, SendOutcome{Code::kRetryable, "",
+                                     "no channel instance is configured for " + delivery.channel,
+                                     0});
+    return;
+  }
+  auto rendered = render::render_delivery(delivery, options_.render, clock_.now());
+  in_flight_.fetch_add(1);
+  // The callback may run before send() returns, or later on a channel thread.
+  route->second->send(rendered, [this, delivery](SendOutcome outcome) {
+    on_outcome(delivery, outcome);
+    in_flight_.fetch_sub(1);
+    std::lock_guard lock(mu_);
+    cv_.notify_all();
+  });
+}
+
+void Dispatcher::on_outcome(const LeasedDelivery& delivery, const SendOutcome& outcome) {
+  std::lock_guard lock(mu_);
+  double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  auto update = decide(delivery, outcome, clock_.now(), options_.retry, jitter);
+  const std::string to = mask_address(delivery.address);
+  switch (update.state) {
+    case DeliveryState::kSent:
+      ++stats_.sent;
+      spdlog::info("delivery {} sent via {} to {} (attempt {})", delivery.id, delivery.channel, to,
+                   delivery.attempt);
+      break;
+    case DeliveryState::kQueued:
+      ++stats_.retried;
+      spdlog::warn("delivery {} via {} to {}: {}", delivery.id, delivery.channel, to, update.detail);
+      break;
+    case DeliveryState::kDead:
+      ++stats_.dead;
+      spdlog::error("delivery {} via {} to {} is dead: {}", delivery.id, delivery.channel, to,
+                    update.detail);
+      break;
+    default:
+      ++stats_.failed;
+      spdlog::warn("delivery {} via {} to {} failed: {}", delivery.id, delivery.channel, to,
+                   update.detail);
+  }
+  pending_.push_back(std::move(update));
+  cv_.notify_all();
+}
+
+void Dispatcher::flush_updates(bool wait) {
+  std::vector<store::DeliveryUpdate> updates;
+  {
+    std::lock_guard lock(mu_);
+    updates.swap(pending_);
+  }
+  if (updates.empty()) return;
+  auto done = std::make_shared<std::promise<Status>>();
+  auto future = done->get_future();
+  std::size_t n = updates.size();
+  store_.record_updates(std::move(updates), [done, n](Status s) {
+    // On failure the leases expire and the deliveries are tried again: nothing is lost.
+    if (!s.is_ok()) spdlog::error("dispatcher: recording {} outcomes failed: {}", n, s.to_string());
+    done->set_value(std::move(s));
+  });
+  if (wait) future.wait();
+}
+
+}  // namespace homeroom::queue
