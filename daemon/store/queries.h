@@ -20,7 +20,8 @@ std::optional<Guardian> get_guardian(SQLite::Database& db, const std::string& id
 std::optional<Student> get_student(SQLite::Database& db, const std::string& id);
 std::optional<StudentRoster> get_student_roster(SQLite::Database& db, const std::string& id);
 bool teaches(SQLite::Database& db, const std::string& staff_id, const std::string& student_id);
-Result<ImportSummary> import_roster(SQLite::Database& db, const RosterImportData& data, Millis now);
+Result<ImportSummary> import_roster(SQLite::Database& db, const RosterImport& data,
+                                    const std::string& source_name, Millis now);
 
 // token_store.cpp
 std::string insert_token(SQLite::Database& db, const std::string& hash, Role role,

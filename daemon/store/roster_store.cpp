@@ -232,14 +232,14 @@ bool teaches(SQLite::Database& db, const std::string& staff_id, const std::strin
   return q.executeStep();
 }
 
-Result<ImportSummary> import_roster(SQLite::Database& db, const RosterImportData& data,
-                                    Millis now) {
+Result<ImportSummary> import_roster(SQLite::Database& db, const RosterImport& data,
+                                    const std::string& source_name, Millis now) {
   std::set<std::string> new_staff;
   for (const auto& s : data.staff) new_staff.insert(s.id);
   std::string problems;
   for (const auto& [teacher, line] : data.teacher_first_line) {
     if (!new_staff.count(teacher) && !exists(db, "staff", teacher)) {
-      problems += data.source_name + ":" + std::to_string(line) + ": teacher_id: unknown staff id " +
+      problems += source_name + ":" + std::to_string(line) + ": teacher_id: unknown staff id " +
                   teacher + " (add it with PUT /v1/staff/" + teacher +
                   " or give teacher_name in the file)\n";
     }

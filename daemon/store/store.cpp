@@ -157,11 +157,12 @@ Result<bool> Store::teaches(const std::string& staff_id, const std::string& stud
       [&](SQLite::Database& db) -> Result<bool> { return store::teaches(db, staff_id, student_id); });
 }
 
-void Store::import_roster(RosterImportData data, Done<ImportSummary> done) {
+void Store::import_roster(RosterImport data, std::string source_name, Done<ImportSummary> done) {
   auto result = std::make_shared<Result<ImportSummary>>(Status::internal("not run"));
   writer_->submit(
-      [this, data = std::move(data), result](SQLite::Database& db) {
-        *result = store::import_roster(db, data, clock_.now());
+      [this, data = std::move(data), source_name = std::move(source_name),
+       result](SQLite::Database& db) {
+        *result = store::import_roster(db, data, source_name, clock_.now());
         return result->status();
       },
       [result, done = std::move(done)](Status s) {

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/model.h"
 #include "core/status.h"
+#include "roster/roster_csv.h"
 #include "store/writer.h"
 
 namespace SQLite {
@@ -97,13 +98,6 @@ struct ImportSummary {
   int guardians = 0;
 };
 
-struct RosterImportData {
-  std::vector<Staff> staff;
-  std::vector<Student> students;
-  std::vector<Guardian> guardians;
-  std::map<std::string, int> teacher_first_line;  // for errors by line
-  std::string source_name;
-};
 
 class ReadPool;
 
@@ -129,7 +123,7 @@ class Store {
   Result<Student> get_student(const std::string& id);
   Result<bool> teaches(const std::string& staff_id, const std::string& student_id);
   // All of a CSV import in one transaction: nothing is written if anything is wrong.
-  void import_roster(RosterImportData data, Done<ImportSummary> done);
+  void import_roster(RosterImport data, std::string source_name, Done<ImportSummary> done);
 
   // Tokens: only the SHA-256 of a token is stored.
   void create_token(std::string token_hash, Role role, std::string staff_id,
