@@ -33,8 +33,9 @@ struct Response {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
-  // Extra headers. The server always sets Content-Type, Content-Length, Cache-Control: no-store,
-  // Server and Connection itself; a header whose name or value holds CR, LF or NUL is dropped.
+  // Extra headers. The server sets Content-Type, Content-Length, Server and Connection itself
+  // (extra ones with those names are ignored) and Cache-Control: no-store unless a Cache-Control is
+  // given here; a header whose name is not a token or whose value holds CR, LF or NUL is dropped.
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
