@@ -1,0 +1,167 @@
+#include "app/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <thread>
+
+#include "api/api.h"
+#include "app/log_setup.h"
+#include "channels/channel_registry.h"
+#include "http/server.h"
+#include "queue/dispatcher.h"
+#include "store/store.h"
+
+namespace homeroom::app {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr auto kHttpDrain = std::chrono::seconds(10);
+constexpr auto kSendDrain = std::chrono::seconds(15);
+
+struct Channels {
+  ChannelRegistry registry;
+  queue::Dispatcher::Routes routes;
+};
+
+Result<std::unique_ptr<Channels>> load_channels(const Config& config,
+                                                const std::filesystem::path& plugin_dir) {
+  auto out = std::make_unique<Channels>();
+  for (const auto& c : config.channels) {
+    auto channel = load_channel(plugin_dir, c.plugin, c.name, c.settings);
+    if (!channel.is_ok()) return channel.status();
+    if (!(*channel)->delivers(c.channel)) {
+      return Status::invalid("channels." + c.name + ".channel",
+                             "plugin " + c.plugin + " does not deliver " + c.channel);
+    }
+    out->routes[c.channel] = channel->get();
+    if (auto s = out->registry.add(std::move(*channel)); !s.is_ok()) return s;
+  }
+  return out;
+}
+
+// Runs on the io_context; re-arms itself for SIGHUP, begins the drain on SIGTERM/SIGINT.
+class SignalHandler {
+ public:
+  SignalHandler(asio::io_context& io, std::function<void()> on_stop)
+      : signals_(io, SIGINT, SIGTERM, SIGHUP), on_stop_(std::move(on_stop)) {
+    arm();
+  }
+
+ private:
+  void arm() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        reopen_logs();
+        arm();
+        return;
+      }
+      spdlog::info("received {}: draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      on_stop_();
+    });
+  }
+
+  asio::signal_set signals_;
+  std::function<void()> on_stop_;
+};
+
+}  // namespace
+
+int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
+  SystemClock clock;
+  auto opened = store::Store::open(config.store.path, clock);
+  if (!opened.is_ok()) {
+    spdlog::critical("store.path: {}", opened.status().message());
+    return 1;
+  }
+  store::Store& store = **opened;
+
+  const std::filesystem::path plugin_dir =
+      config.plugins.dir.empty() ? exe_dir / ".." / "lib" / "homeroom" / "plugins"
+                                 : std::filesystem::path(config.plugins.dir);
+  auto channels = load_channels(config, plugin_dir);
+  if (!channels.is_ok()) {
+    spdlog::critical("{}", channels.status().to_string());
+    return 1;
+  }
+
+  queue::DispatcherOptions dispatch;
+  dispatch.batch_size = config.queue.batch_size;
+  dispatch.lease_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.queue.lease).count();
+  dispatch.poll_interval = config.queue.poll_interval;
+  dispatch.retry.max_attempts = config.queue.max_attempts;
+  dispatch.retry.backoff_base_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.queue.backoff_base).count();
+  dispatch.retry.backoff_max_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.queue.backoff_max).count();
+  queue::Dispatcher dispatcher(store, (*channels)->routes, clock, dispatch);
+
+  api::ApiOptions api_options;
+  api_options.planner.available_channels.clear();
+  for (const auto& [channel, _] : (*channels)->routes) {
+    api_options.planner.available_channels.insert(channel);
+  }
+  api_options.on_new_work = [&dispatcher] { dispatcher.wake(); };
+  api_options.extra_metrics = [&dispatcher] {
+    auto s = dispatcher.stats();
+    std::string text =
+        "# HELP homeroom_dispatch_total Send outcomes by result.\n"
+        "# TYPE homeroom_dispatch_total counter\n";
+    text += "homeroom_dispatch_total{result=\"sent\"} " + std::to_string(s.sent) + "\n";
+    text += "homeroom_dispatch_total{result=\"retried\"} " + std::to_string(s.retried) + "\n";
+    text += "homeroom_dispatch_total{result=\"failed\"} " + std::to_string(s.failed) + "\n";
+    text += "homeroom_dispatch_total{result=\"dead\"} " + std::to_string(s.dead) + "\n";
+    text += "# HELP homeroom_dispatch_in_flight Sends awaiting a provider's answer.\n"
+            "# TYPE homeroom_dispatch_in_flight gauge\n"
+            "homeroom_dispatch_in_flight " + std::to_string(dispatcher.in_flight()) + "\n";
+    return text;
+  };
+  api::Api api(store, clock, api_options);
+
+  asio::io_context io;
+  http::ServerLimits limits;
+  limits.max_body_bytes = static_cast<std::size_t>(config.server.max_body_bytes);
+  limits.header_timeout = config.server.header_timeout;
+  limits.body_timeout = config.server.body_timeout;
+  http::Server server(
+      io.get_executor(), [&api](http::Request r) { return api.handle(std::move(r)); }, limits);
+  if (auto s = server.listen(config.server.listen_host, config.server.listen_port); !s.is_ok()) {
+    spdlog::critical("server.listen: {}", s.message());
+    return 1;
+  }
+
+  std::thread drainer;
+  SignalHandler signals(io, [&] {
+    api.set_draining(true);
+    server.shutdown(kHttpDrain, [&] {
+      // Waiting for sends blocks: do it off the io threads, then stop them.
+      drainer = std::thread([&] {
+        dispatcher.stop(kSendDrain);
+        io.stop();
+      });
+    });
+  });
+
+  server.start();
+  dispatcher.start();
+  const bool v6 = config.server.listen_host.find(':') != std::string::npos;
+  spdlog::info("homeroomd listening on http://{}{}{}:{} ({} channel instances, store {})",
+               v6 ? "[" : "", config.server.listen_host, v6 ? "]" : "", server.port(),
+               config.channels.size(), config.store.path);
+
+  std::thread second([&io] { io.run(); });
+  io.run();
+  second.join();
+  if (drainer.joinable()) drainer.join();
+  dispatcher.stop(kSendDrain);
+  store.close();
+  spdlog::info("homeroomd stopped cleanly");
+  return 0;
+}
+
+}  // namespace homeroom::app
