@@ -1,0 +1,70 @@
+#include "database_location.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "config/config.h"
+
+namespace homeroom::ctl {
+namespace {
+
+std::filesystem::path config_path(const DatabaseOptions& options) {
+  if (!options.config_file.empty()) return options.config_file;
+  if (auto from_env = process_env("HOMEROOM_CONFIG"); from_env && !from_env->empty()) {
+    return *from_env;
+  }
+  std::error_code ec;
+  if (std::filesystem::exists("config/homeroom.toml", ec)) return "config/homeroom.toml";
+  return "/etc/homeroom/homeroom.toml";
+}
+
+// Channel secrets ("${env:TWILIO_AUTH_TOKEN}") live in homeroomd's environment, which an admin's
+// shell usually lacks. homeroomctl never uses channel settings, so an unset variable must not stop
+// it: stand in an empty value instead of failing the way homeroomd does.
+std::optional<std::string> lenient_env(const std::string& name) {
+  return process_env(name).value_or(std::string());
+}
+
+}  // namespace
+
+Result<std::filesystem::path> locate_database(const DatabaseOptions& options) {
+  std::filesystem::path db;
+  if (!options.db.empty()) {
+    db = options.db;
+  } else {
+    const std::filesystem::path path = config_path(options);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      return Status::not_found("config file " + path.string() +
+                               " does not exist (give -c FILE, or --db PATH)");
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in.is_open()) return Status::unavailable("cannot read config file " + path.string());
+    auto config = parse_config(text.str(), path.string(), lenient_env);
+    if (!config) return config.status();
+    db = config->store.path;
+    spdlog::info("configuration {}", path.string());
+  }
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(db, ec);
+  if (ec) return Status::invalid("--db", "cannot resolve " + db.string() + ": " + ec.message());
+  return absolute;
+}
+
+Result<std::unique_ptr<store::Store>> open_database(const std::filesystem::path& path,
+                                                    const Clock& clock) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    // The usual mistake: a relative store.path read from another working directory than
+    // homeroomd's. Creating the file is right on a first install, so say it rather than refuse.
+    spdlog::warn("creating a new database {}; homeroomd must use this same file", path.string());
+  }
+  spdlog::info("database {}", path.string());
+  return store::Store::open(path, clock);
+}
+
+}  // namespace homeroom::ctl

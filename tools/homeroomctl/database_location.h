@@ -1,0 +1,28 @@
+// Where homeroomctl finds the database: --db, else the `store.path` of the configuration file that
+// homeroomd would read (-c FILE, else $HOMEROOM_CONFIG, else config/homeroom.toml when it exists in
+// the working directory, else /etc/homeroom/homeroom.toml). A relative store.path is resolved
+// against the working directory, exactly as homeroomd resolves it.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "store/store.h"
+
+namespace homeroom::ctl {
+
+struct DatabaseOptions {
+  std::string config_file;  // -c; empty: the default search described above
+  std::string db;           // --db; wins over the configuration when set
+};
+
+Result<std::filesystem::path> locate_database(const DatabaseOptions& options);
+
+// Store::open (creating and migrating the file as needed), with a warning when the file is new.
+Result<std::unique_ptr<store::Store>> open_database(const std::filesystem::path& path,
+                                                    const Clock& clock);
+
+}  // namespace homeroom::ctl

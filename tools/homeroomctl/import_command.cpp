@@ -1,0 +1,132 @@
+#include "import_command.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "blocking.h"
+#include "database_location.h"
+#include "roster/roster_csv.h"
+
+namespace homeroom::ctl {
+namespace {
+
+std::string count(int n, const std::string& singular, const std::string& plural) {
+  return std::to_string(n) + " " + (n == 1 ? singular : plural);
+}
+
+int nothing_imported(int errors) {
+  std::cerr << "nothing was imported: " << count(errors, "error", "errors") << "\n";
+  return 1;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return text.str();
+}
+
+// The store's teacher check, for a dry run: a teacher the file does not name must already exist.
+// Reads only; a database that does not exist yet is not created.
+Result<std::vector<CsvError>> unknown_teachers(const RosterImport& data,
+                                               const std::filesystem::path& db) {
+  std::set<std::string> named;
+  for (const auto& s : data.staff) named.insert(s.id);
+  std::error_code ec;
+  const bool db_exists = std::filesystem::exists(db, ec);
+  SystemClock clock;
+  std::unique_ptr<store::Store> store;
+  std::vector<CsvError> errors;
+  for (const auto& [teacher, line] : data.teacher_first_line) {
+    if (named.count(teacher)) continue;
+    if (db_exists && !store) {
+      auto opened = store::Store::open(db, clock);
+      if (!opened) return opened.status();
+      store = std::move(*opened);
+    }
+    if (store) {
+      auto staff = store->get_staff(teacher);
+      if (staff) continue;
+      if (staff.status().code() != Code::kNotFound) return staff.status();
+    }
+    errors.push_back({line, "teacher_id",
+                      "unknown staff id " + teacher + " (add it with PUT /v1/staff/" + teacher +
+                          " or give teacher_name in the file)"});
+  }
+  return errors;
+}
+
+}  // namespace
+
+int import_roster(const ImportRosterOptions& options, const std::filesystem::path& db) {
+  const std::string& file = options.file;
+  const auto text = read_file(file);
+  if (!text) {
+    std::cerr << "homeroomctl: cannot read " << file << ": " << std::strerror(errno) << "\n";
+    return 1;
+  }
+
+  std::vector<CsvError> errors;
+  auto parsed = parse_roster_csv(*text, file, &errors);
+  if (!parsed) {
+    for (const auto& e : errors) std::cerr << format_csv_error(file, e) << "\n";
+    if (errors.empty()) std::cerr << file << ": " << parsed.status().to_string() << "\n";
+    return nothing_imported(static_cast<int>(std::max<std::size_t>(errors.size(), 1)));
+  }
+  RosterImport& data = *parsed;
+  const std::string found =
+      count(static_cast<int>(data.students.size()), "student", "students") + ", " +
+      count(static_cast<int>(data.guardians.size()), "guardian", "guardians") + ", " +
+      count(static_cast<int>(data.staff.size()), "staff", "staff");
+
+  if (options.dry_run) {
+    auto unknown = unknown_teachers(data, db);
+    if (!unknown) {
+      std::cerr << "homeroomctl: " << unknown.status().to_string() << "\n";
+      return 1;
+    }
+    if (!unknown->empty()) {
+      for (const auto& e : *unknown) std::cerr << format_csv_error(file, e) << "\n";
+      return nothing_imported(static_cast<int>(unknown->size()));
+    }
+    std::cout << file << " is valid: " << found << "; nothing was written (--dry-run)\n";
+    return 0;
+  }
+
+  SystemClock clock;
+  auto store = open_database(db, clock);
+  if (!store) {
+    std::cerr << "homeroomctl: " << store.status().message() << "\n";
+    return nothing_imported(1);
+  }
+  auto summary = wait_for<Result<store::ImportSummary>>(
+      [&](auto done) { (*store)->import_roster(std::move(data), file, std::move(done)); });
+  (*store)->close();
+  if (!summary) {
+    const Status& status = summary.status();
+    if (status.field() == "teacher_id") {
+      // Already one "FILE:LINE: teacher_id: ..." line per unknown teacher.
+      std::cerr << status.message() << "\n";
+      const auto lines = std::count(status.message().begin(), status.message().end(), '\n') + 1;
+      return nothing_imported(static_cast<int>(lines));
+    }
+    std::cerr << file << ": " << status.to_string() << "\n";
+    return nothing_imported(1);
+  }
+  std::cout << "imported " << count(summary->students, "student", "students") << ", "
+            << count(summary->guardians, "guardian", "guardians") << ", "
+            << count(summary->staff, "staff", "staff") << " from " << file << "\n";
+  return 0;
+}
+
+}  // namespace homeroom::ctl

@@ -1,0 +1,97 @@
+// homeroomctl: the administrator's command line for homeroomd's database.
+//
+// Exit codes: 0 done, 1 refused (bad input, unknown ids, database errors), 2 usage errors.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "database_location.h"
+#include "import_command.h"
+#include "token_command.h"
+
+namespace {
+
+constexpr int kUsageError = 2;
+
+// Runs `command` against the database the global options point at.
+template <typename Command>
+int with_database(const homeroom::ctl::DatabaseOptions& options, Command command) {
+  auto db = homeroom::ctl::locate_database(options);
+  if (!db) {
+    std::cerr << "homeroomctl: " << db.status().message() << "\n";
+    return 1;
+  }
+  return command(*db);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace homeroom::ctl;
+
+  // stdout carries only what a script captures (a new token); every log line goes to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_st("homeroomctl"));
+  spdlog::set_pattern("homeroomctl: %l: %v");
+
+  CLI::App app{"homeroomctl: administer homeroomd's database (tokens, roster imports)",
+               "homeroomctl"};
+  app.require_subcommand(1);
+  // Global options may also follow a subcommand: `homeroomctl import roster x.csv -v`.
+  app.fallthrough();
+  app.footer(
+      "Examples:\n"
+      "  TOKEN=$(homeroomctl token create --role admin)\n"
+      "  homeroomctl token create --role teacher --staff t1\n"
+      "  homeroomctl import roster roster.csv --dry-run\n"
+      "\n"
+      "Exit status: 0 done, 1 refused (nothing was changed), 2 usage error.");
+  DatabaseOptions db_options;
+  bool verbose = false;
+  app.add_option("-c,--config", db_options.config_file,
+                 "homeroomd's config file, for store.path (default: $HOMEROOM_CONFIG, else "
+                 "config/homeroom.toml if present, else /etc/homeroom/homeroom.toml)");
+  app.add_option("--db", db_options.db, "The database file; overrides the config's store.path");
+  app.add_flag("-v,--verbose", verbose, "Log what is done (info level)");
+
+  auto* token = app.add_subcommand("token", "API tokens")->require_subcommand(1);
+  TokenCreateOptions token_options;
+  auto* token_create =
+      token->add_subcommand("create", "Create an API token; print it once on stdout");
+  token_create->add_option("--role", token_options.role, "admin or teacher")
+      ->required()
+      ->check(CLI::IsMember({"admin", "teacher"}));
+  token_create->add_option("--staff", token_options.staff,
+                           "Staff id the token acts as (required for --role teacher)");
+
+  auto* import = app.add_subcommand("import", "Import data")->require_subcommand(1);
+  ImportRosterOptions import_options;
+  auto* import_roster_cmd =
+      import->add_subcommand("roster", "Import a roster CSV: all of it, or nothing");
+  import_roster_cmd->add_option("FILE", import_options.file, "The roster CSV")->required();
+  import_roster_cmd->add_flag("--dry-run", import_options.dry_run,
+                              "Check the file (and its teacher ids) without writing anything");
+
+  try {
+    app.parse(argc, argv);
+    if (*token_create && token_options.role == "teacher" && token_options.staff.empty()) {
+      throw CLI::ValidationError("--staff",
+                                 "--role teacher requires --staff ID (the teacher's staff id)");
+    }
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kUsageError;
+  }
+  spdlog::set_level(verbose ? spdlog::level::info : spdlog::level::warn);
+
+  if (*token_create) {
+    return with_database(db_options,
+                         [&](const auto& db) { return create_token(token_options, db); });
+  }
+  if (*import_roster_cmd) {
+    return with_database(db_options,
+                         [&](const auto& db) { return import_roster(import_options, db); });
+  }
+  return kUsageError;  // unreachable: require_subcommand
+}
