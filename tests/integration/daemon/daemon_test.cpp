@@ -216,7 +216,7 @@ TEST_CASE("a teacher cannot read messages about another teacher's students") {
   CHECK(s.daemon.call("GET", "/v1/messages/" + id, s.admin).status == 200);
 }
 
-TEST_CASE("SIGTERM drains and exits 0; the data is there after a restart") {
+TEST_CASE("SIGTERM drains and exits 0 - the data is there after a restart") {
   School s;
   auto r = s.daemon.call("POST", "/v1/messages", s.lee, s.note());
   REQUIRE(r.status == 202);

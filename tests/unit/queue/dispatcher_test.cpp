@@ -111,7 +111,7 @@ TEST_CASE("accepted deliveries are sent and recorded as sent") {
   CHECK(f.sends_recorded() == 2);
 }
 
-TEST_CASE("retryable failures back off and succeed later; attempts are counted") {
+TEST_CASE("retryable failures back off and succeed later - attempts are counted") {
   Fixture f(Settings{{"fail_first", "2"}});
   f.accept("msg_1");
   f.dispatcher->start();

@@ -6,7 +6,7 @@
 using namespace homeroom;
 using namespace homeroom::render;
 
-TEST_CASE("ASCII header text stays as is; UTF-8 becomes encoded-words") {
+TEST_CASE("ASCII header text stays as is - UTF-8 becomes encoded-words") {
   CHECK(encode_header_words("Note from Ms. Lee") == "Note from Ms. Lee");
   CHECK(encode_header_words("Nota sobre José") == "=?UTF-8?B?Tm90YSBzb2JyZSBKb3PDqQ==?=");
   // Long text is split into several words of at most 75 chars, never inside a UTF-8 sequence.

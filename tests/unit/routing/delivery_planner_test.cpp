@@ -41,7 +41,7 @@ NewMessage note() {
 
 }  // namespace
 
-TEST_CASE("a restricted guardian is never planned; an allowed one gets one delivery") {
+TEST_CASE("a restricted guardian is never planned - an allowed one gets one delivery") {
   auto r = roster_of({{guardian("g1", {{"email", "a@x.org"}}), true},
                       {guardian("g2", {{"email", "b@x.org"}}), false}});
   auto plan = plan_message(r, note(), 1000, {});

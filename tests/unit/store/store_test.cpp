@@ -148,7 +148,7 @@ TEST_CASE("unknown student is refused naming student_id") {
   CHECK(r.status().field() == "student_id");
 }
 
-TEST_CASE("leases: due rows are taken once; an expired lease returns the delivery") {
+TEST_CASE("leases: due rows are taken once - an expired lease returns the delivery") {
   Fixture f;
   REQUIRE(f.send(note("msg_1")).is_ok());
   auto lease = [&](int n) {

@@ -60,7 +60,7 @@ TEST_CASE("concurrent writes share transactions (group commit) and all become du
   CHECK(stats.transactions < stats.jobs);
 }
 
-TEST_CASE("a failing job is rolled back alone; its batch neighbours commit") {
+TEST_CASE("a failing job is rolled back alone - its batch neighbours commit") {
   TempDir dir;
   store::Writer writer(open_scratch(dir));
   std::atomic<int> answered{0};
