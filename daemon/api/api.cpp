@@ -15,10 +15,10 @@
 namespace homeroom::api {
 namespace {
 
-using nlohmann::json;
 using http::problem;
 using http::Request;
 using http::Response;
+using nlohmann::json;
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
@@ -221,23 +221,27 @@ boost::asio::awaitable<Response> Api::post_message(Principal principal, Request 
     auto teaches = store_.teaches(principal.staff_id, message->student_id);
     if (!teaches.is_ok()) co_return problem(teaches.status());
     if (!*teaches) {
-      co_return problem(Status::forbidden("you may message only the families of students you teach"));
+      co_return problem(
+          Status::forbidden("you may message only the families of students you teach"));
     }
   }
 
   std::optional<store::IdempotencyRef> idempotency;
   if (auto key = request.header("Idempotency-Key"); !key.empty()) {
-    if (key.size() > 255) co_return problem(Status::invalid("Idempotency-Key", "at most 255 chars"));
-    idempotency = store::IdempotencyRef{principal.token_id, key,
-                                        sha256_hex(request.method + " " + request.path + "\n" +
-                                                   request.body)};
+    if (key.size() > 255)
+      co_return problem(Status::invalid("Idempotency-Key", "at most 255 chars"));
+    idempotency = store::IdempotencyRef{
+        principal.token_id, key,
+        sha256_hex(request.method + " " + request.path + "\n" + request.body)};
   }
   message->id = new_id("msg_");
   message->author_staff = principal.staff_id;
 
   const routing::PlannerOptions planner = options_.planner;
-  store::PlanFn plan = [planner](const StudentRoster& roster, const NewMessage& m, Millis now)
-      -> Result<std::vector<PlannedDelivery>> { return routing::plan_message(roster, m, now, planner); };
+  store::PlanFn plan = [planner](const StudentRoster& roster, const NewMessage& m,
+                                 Millis now) -> Result<std::vector<PlannedDelivery>> {
+    return routing::plan_message(roster, m, now, planner);
+  };
   store::RespondFn respond = [](const store::AcceptedMessage& accepted) {
     json deliveries = json::array();
     for (const auto& [id, d] : accepted.deliveries) {
@@ -250,8 +254,8 @@ boost::asio::awaitable<Response> Api::post_message(Principal principal, Request 
         202, json{{"id", accepted.message.id}, {"deliveries", deliveries}}.dump(), false};
   };
   StoreCall<Result<store::StoredResponse>> call =
-      [this, m = std::move(*message), idempotency, plan, respond](
-          std::function<void(Result<store::StoredResponse>)> done) {
+      [this, m = std::move(*message), idempotency, plan,
+       respond](std::function<void(Result<store::StoredResponse>)> done) {
         store_.accept_message(m, idempotency, plan, respond, std::move(done));
       };
   Result<store::StoredResponse> stored =
@@ -309,12 +313,16 @@ Response Api::metrics() {
     }
   }
   auto w = store_.writer().stats();
-  text += "# HELP homeroom_store_transactions_total Write transactions committed.\n"
-          "# TYPE homeroom_store_transactions_total counter\n"
-          "homeroom_store_transactions_total " + std::to_string(w.transactions) + "\n";
-  text += "# HELP homeroom_store_jobs_total Write jobs (requests) committed.\n"
-          "# TYPE homeroom_store_jobs_total counter\n"
-          "homeroom_store_jobs_total " + std::to_string(w.jobs) + "\n";
+  text +=
+      "# HELP homeroom_store_transactions_total Write transactions committed.\n"
+      "# TYPE homeroom_store_transactions_total counter\n"
+      "homeroom_store_transactions_total " +
+      std::to_string(w.transactions) + "\n";
+  text +=
+      "# HELP homeroom_store_jobs_total Write jobs (requests) committed.\n"
+      "# TYPE homeroom_store_jobs_total counter\n"
+      "homeroom_store_jobs_total " +
+      std::to_string(w.jobs) + "\n";
   if (options_.extra_metrics) text += options_.extra_metrics();
   Response r;
   r.content_type = "text/plain; version=0.0.4";

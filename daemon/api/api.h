@@ -5,8 +5,8 @@
 // students they teach, and may not touch the roster.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <string>
 

@@ -37,8 +37,8 @@ Status read_string(const json& j, const char* key, const std::string& at, std::s
   return {};
 }
 
-#define RETURN_IF_ERROR(expr)        \
-  do {                               \
+#define RETURN_IF_ERROR(expr)               \
+  do {                                      \
     if (Status s_ = (expr); !s_) return s_; \
   } while (0)
 
@@ -73,7 +73,8 @@ Status contact_from_json(const json& c, const std::string& at, ContactPoint& out
     std::string p256dh, auth;
     RETURN_IF_ERROR(read_string(*keys, "p256dh", sat + ".keys", p256dh, true));
     RETURN_IF_ERROR(read_string(*keys, "auth", sat + ".keys", auth, true));
-    out.address = json{{"endpoint", endpoint}, {"keys", {{"p256dh", p256dh}, {"auth", auth}}}}.dump();
+    out.address =
+        json{{"endpoint", endpoint}, {"keys", {{"p256dh", p256dh}, {"auth", auth}}}}.dump();
     return {};
   }
   if (c.contains("subscription")) {
@@ -121,7 +122,8 @@ Status preferences_from_json(const json& p, const std::string& at, Preferences& 
     if (!it->is_object()) return Status::invalid(at + ".categories", "expected an object");
     for (const auto& [category, mode] : it->items()) {
       const std::string field = at + ".categories." + category;
-      if (!mode.is_string()) return Status::invalid(field, "expected \"instant\", \"digest\" or \"off\"");
+      if (!mode.is_string())
+        return Status::invalid(field, "expected \"instant\", \"digest\" or \"off\"");
       auto m = mode.get<std::string>();
       if (m != "instant" && m != "digest" && m != "off") {
         return Status::invalid(field, "expected \"instant\", \"digest\" or \"off\"");
@@ -225,7 +227,8 @@ Result<Student> student_from_json(const std::string& id, const json& j) {
       RETURN_IF_ERROR(validate_id(at + ".id", link.guardian_id));
       RETURN_IF_ERROR(read_string(g, "relationship", at, link.relationship, false));
       if (auto ca = g.find("contact_allowed"); ca != g.end()) {
-        if (!ca->is_boolean()) return Status::invalid(at + ".contact_allowed", "expected true or false");
+        if (!ca->is_boolean())
+          return Status::invalid(at + ".contact_allowed", "expected true or false");
         link.contact_allowed = ca->get<bool>();
       }
       s.guardians.push_back(std::move(link));
@@ -295,8 +298,12 @@ json to_json(const Guardian& g) {
     prefs["quiet_hours"] = {{"start", g.preferences.quiet_hours->start},
                             {"end", g.preferences.quiet_hours->end}};
   }
-  return {{"id", g.id},           {"given_name", g.given_name}, {"family_name", g.family_name},
-          {"language", g.language}, {"timezone", g.timezone},     {"contacts", contacts},
+  return {{"id", g.id},
+          {"given_name", g.given_name},
+          {"family_name", g.family_name},
+          {"language", g.language},
+          {"timezone", g.timezone},
+          {"contacts", contacts},
           {"preferences", prefs}};
 }
 

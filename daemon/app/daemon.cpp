@@ -81,9 +81,9 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   }
   store::Store& store = **opened;
 
-  const std::filesystem::path plugin_dir =
-      config.plugins.dir.empty() ? exe_dir / ".." / "lib" / "homeroom" / "plugins"
-                                 : std::filesystem::path(config.plugins.dir);
+  const std::filesystem::path plugin_dir = config.plugins.dir.empty()
+                                               ? exe_dir / ".." / "lib" / "homeroom" / "plugins"
+                                               : std::filesystem::path(config.plugins.dir);
   auto channels = load_channels(config, plugin_dir);
   if (!channels.is_ok()) {
     spdlog::critical("{}", channels.status().to_string());
@@ -92,7 +92,8 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
 
   queue::DispatcherOptions dispatch;
   dispatch.batch_size = config.queue.batch_size;
-  dispatch.lease_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.queue.lease).count();
+  dispatch.lease_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.queue.lease).count();
   dispatch.poll_interval = config.queue.poll_interval;
   dispatch.retry.max_attempts = config.queue.max_attempts;
   dispatch.retry.backoff_base_ms =
@@ -116,9 +117,11 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
     text += "homeroom_dispatch_total{result=\"retried\"} " + std::to_string(s.retried) + "\n";
     text += "homeroom_dispatch_total{result=\"failed\"} " + std::to_string(s.failed) + "\n";
     text += "homeroom_dispatch_total{result=\"dead\"} " + std::to_string(s.dead) + "\n";
-    text += "# HELP homeroom_dispatch_in_flight Sends awaiting a provider's answer.\n"
-            "# TYPE homeroom_dispatch_in_flight gauge\n"
-            "homeroom_dispatch_in_flight " + std::to_string(dispatcher.in_flight()) + "\n";
+    text +=
+        "# HELP homeroom_dispatch_in_flight Sends awaiting a provider's answer.\n"
+        "# TYPE homeroom_dispatch_in_flight gauge\n"
+        "homeroom_dispatch_in_flight " +
+        std::to_string(dispatcher.in_flight()) + "\n";
     return text;
   };
   api::Api api(store, clock, api_options);

@@ -1,6 +1,6 @@
 // homeroomd: the homeroom daemon. See README.md and docs/operations.md.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -19,9 +19,9 @@ int main(int argc, char** argv) {
   cli.add_flag("--check-config", check_only, "validate the configuration and exit");
   CLI11_PARSE(cli, argc, argv);
 
-  auto config = config_path.empty()
-                    ? homeroom::parse_config(homeroom::embedded_default_config(), "<embedded default>")
-                    : homeroom::load_config(config_path);
+  auto config = config_path.empty() ? homeroom::parse_config(homeroom::embedded_default_config(),
+                                                             "<embedded default>")
+                                    : homeroom::load_config(config_path);
   if (config_path.empty()) config_path = "<embedded default>";
   if (!config.is_ok()) {
     std::cerr << "homeroomd: " << config.status().message() << "\n";

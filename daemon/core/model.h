@@ -36,16 +36,16 @@ struct QuietHours {
 };
 
 struct Preferences {
-  std::vector<std::string> channels;                // most preferred first
+  std::vector<std::string> channels;  // most preferred first
   std::optional<QuietHours> quiet_hours;
-  std::map<std::string, std::string> categories;    // category -> "instant" | "digest" | "off"
+  std::map<std::string, std::string> categories;  // category -> "instant" | "digest" | "off"
 };
 
 struct Guardian {
   std::string id;
   std::string given_name;
   std::string family_name;
-  std::string language = "en";  // BCP 47
+  std::string language = "en";   // BCP 47
   std::string timezone = "UTC";  // IANA
   std::vector<ContactPoint> contacts;
   Preferences preferences;
@@ -84,12 +84,12 @@ enum class DeliveryState {
   kPlanned,
   kScheduled,  // waiting for send_at (or, later, quiet hours)
   kQueued,
-  kSending,    // leased by a dispatcher; lease_until says when it returns to the queue
-  kSent,       // the provider accepted it
-  kDelivered,  // the provider confirmed delivery
-  kFailed,     // a permanent failure (fell back or gave up)
-  kSuppressed, // deliberately not sent (opt-out, restriction, dedup)
-  kDead,       // retries exhausted
+  kSending,     // leased by a dispatcher; lease_until says when it returns to the queue
+  kSent,        // the provider accepted it
+  kDelivered,   // the provider confirmed delivery
+  kFailed,      // a permanent failure (fell back or gave up)
+  kSuppressed,  // deliberately not sent (opt-out, restriction, dedup)
+  kDead,        // retries exhausted
 };
 const char* state_name(DeliveryState state);
 std::optional<DeliveryState> parse_state(const std::string& text);
@@ -122,8 +122,8 @@ struct PlannedDelivery {
   std::string address;
   std::string language;
   DeliveryState state = DeliveryState::kQueued;  // kQueued, kScheduled or kSuppressed
-  Millis not_before = 0;                          // when it may first be sent
-  std::string detail;                             // why suppressed / scheduled
+  Millis not_before = 0;                         // when it may first be sent
+  std::string detail;                            // why suppressed / scheduled
 };
 
 // A delivery leased by the dispatcher, with what rendering it needs.

@@ -4,20 +4,34 @@ namespace homeroom {
 
 const char* code_name(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid_argument";
-    case Code::kMalformed: return "malformed";
-    case Code::kNotFound: return "not_found";
-    case Code::kConflict: return "conflict";
-    case Code::kUnauthenticated: return "unauthenticated";
-    case Code::kPermissionDenied: return "permission_denied";
-    case Code::kTooLarge: return "too_large";
-    case Code::kRetryable: return "retryable";
-    case Code::kThrottled: return "throttled";
-    case Code::kContactStopped: return "contact_stopped";
-    case Code::kPermanent: return "permanent";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kInternal: return "internal";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid_argument";
+    case Code::kMalformed:
+      return "malformed";
+    case Code::kNotFound:
+      return "not_found";
+    case Code::kConflict:
+      return "conflict";
+    case Code::kUnauthenticated:
+      return "unauthenticated";
+    case Code::kPermissionDenied:
+      return "permission_denied";
+    case Code::kTooLarge:
+      return "too_large";
+    case Code::kRetryable:
+      return "retryable";
+    case Code::kThrottled:
+      return "throttled";
+    case Code::kContactStopped:
+      return "contact_stopped";
+    case Code::kPermanent:
+      return "permanent";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -42,9 +42,10 @@ void Dispatcher::stop(std::chrono::milliseconds drain_deadline) {
     cv_.wait_until(lock, until, [this] { return in_flight_.load() == 0; });
   }
   if (auto left = in_flight_.load()) {
-    spdlog::warn("dispatcher: {} sends still in flight at shutdown; they are retried after their "
-                 "lease expires",
-                 left);
+    spdlog::warn(
+        "dispatcher: {} sends still in flight at shutdown; they are retried after their "
+        "lease expires",
+        left);
   }
   flush_updates(/*wait=*/true);
 }
@@ -66,7 +67,8 @@ void Dispatcher::loop() {
     std::unique_lock lock(mu_);
     if (!running_) return;
     if (leased == static_cast<std::size_t>(options_.batch_size) && pending_.empty()) continue;
-    cv_.wait_for(lock, options_.poll_interval, [this] { return !running_ || woken_ || !pending_.empty(); });
+    cv_.wait_for(lock, options_.poll_interval,
+                 [this] { return !running_ || woken_ || !pending_.empty(); });
     woken_ = false;
   }
 }
@@ -83,8 +85,9 @@ std::size_t Dispatcher::lease_and_send() {
   auto room = options_.max_in_flight - in_flight_.load();
   int limit = static_cast<int>(std::min<std::size_t>(room, options_.batch_size));
   std::promise<Result<std::vector<LeasedDelivery>>> leased;
-  store_.lease_due(limit, options_.lease_ms,
-                   [&leased](Result<std::vector<LeasedDelivery>> r) { leased.set_value(std::move(r)); });
+  store_.lease_due(limit, options_.lease_ms, [&leased](Result<std::vector<LeasedDelivery>> r) {
+    leased.set_value(std::move(r));
+  });
   auto batch = leased.get_future().get();
   if (!batch.is_ok()) {
     spdlog::error("dispatcher: lease failed: {}", batch.status().to_string());
@@ -101,9 +104,9 @@ std::size_t Dispatcher::lease_and_send() {
 void Dispatcher::send_one(const LeasedDelivery& delivery) {
   auto route = routes_.find(delivery.channel);
   if (route == routes_.end() || route->second == nullptr) {
-    on_outcome(delivery, SendOutcome{Code::kRetryable, "",
-                                     "no channel instance is configured for " + delivery.channel,
-                                     0});
+    on_outcome(delivery,
+               SendOutcome{Code::kRetryable, "",
+                           "no channel instance is configured for " + delivery.channel, 0});
     return;
   }
   auto rendered = render::render_delivery(delivery, options_.render, clock_.now());
@@ -130,7 +133,8 @@ void Dispatcher::on_outcome(const LeasedDelivery& delivery, const SendOutcome& o
       break;
     case DeliveryState::kQueued:
       ++stats_.retried;
-      spdlog::warn("delivery {} via {} to {}: {}", delivery.id, delivery.channel, to, update.detail);
+      spdlog::warn("delivery {} via {} to {}: {}", delivery.id, delivery.channel, to,
+                   update.detail);
       break;
     case DeliveryState::kDead:
       ++stats_.dead;

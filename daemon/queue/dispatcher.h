@@ -6,8 +6,8 @@
 // group commit. Sends in flight are bounded by `max_in_flight`.
 //
 // stop() stops leasing, waits (up to a deadline) for every send in flight to report, records the
-// outcomes durably, and joins. A send still in flight at the deadline keeps its lease and is retried
-// after restart: delivery is at least once.
+// outcomes durably, and joins. A send still in flight at the deadline keeps its lease and is
+// retried after restart: delivery is at least once.
 #pragma once
 
 #include <atomic>

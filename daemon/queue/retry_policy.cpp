@@ -35,7 +35,8 @@ store::DeliveryUpdate decide(const LeasedDelivery& delivery, const SendOutcome& 
                    ": " + outcome.reason;
         return u;
       }
-      Millis delay = std::max(backoff_delay(delivery.attempt, policy, jitter), outcome.retry_after_ms);
+      Millis delay =
+          std::max(backoff_delay(delivery.attempt, policy, jitter), outcome.retry_after_ms);
       u.state = DeliveryState::kQueued;
       u.next_attempt_at = now + delay;
       u.detail = std::string(what) + ": " + outcome.reason + "; retry in " +

@@ -10,7 +10,8 @@
 namespace homeroom::render {
 
 // A header value as RFC 2047 encoded-words ("=?UTF-8?B?...?=") when it is not plain printable
-// ASCII; each word at most 75 chars, never splitting a UTF-8 sequence. ASCII text is returned as is.
+// ASCII; each word at most 75 chars, never splitting a UTF-8 sequence. ASCII text is returned as
+// is.
 std::string encode_header_words(std::string_view text);
 // RFC 2045 quoted-printable with CRLF line ends and lines of at most 76 chars. Line breaks in the
 // input (LF or CRLF) become CRLF hard breaks.

@@ -8,10 +8,10 @@ namespace homeroom::render {
 namespace {
 
 struct Words {
-  const char* note_from;    // "Note from {author} about {student}"
-  const char* note_about;   // "Note about {student}" (no author)
-  const char* reminder;     // "Reminder about {student}"
-  const char* urgent;       // "Urgent: {student}"
+  const char* note_from;   // "Note from {author} about {student}"
+  const char* note_about;  // "Note about {student}" (no author)
+  const char* reminder;    // "Reminder about {student}"
+  const char* urgent;      // "Urgent: {student}"
 };
 
 const Words& words_for(const std::string& language) {
@@ -25,7 +25,8 @@ const Words& words_for(const std::string& language) {
 
 std::string fill(std::string pattern, const LeasedDelivery& d) {
   auto replace = [&](const std::string& key, const std::string& value) {
-    if (auto at = pattern.find(key); at != std::string::npos) pattern.replace(at, key.size(), value);
+    if (auto at = pattern.find(key); at != std::string::npos)
+      pattern.replace(at, key.size(), value);
   };
   replace("{author}", d.author_name);
   replace("{student}", d.student_given_name);

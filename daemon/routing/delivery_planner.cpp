@@ -36,8 +36,7 @@ std::vector<PlannedDelivery> plan_message(const StudentRoster& roster, const New
 
     PlannedDelivery d;
     d.guardian_id = g.id;
-    d.language =
-        message.translations.count(g.language) ? g.language : options.default_language;
+    d.language = message.translations.count(g.language) ? g.language : options.default_language;
     d.not_before = scheduled ? *message.send_at : now;
     const ContactPoint* contact = choose_contact(g, options);
     if (!contact) {

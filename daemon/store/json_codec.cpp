@@ -5,7 +5,8 @@ namespace homeroom::store {
 nlohmann::json preferences_to_json(const Preferences& p) {
   nlohmann::json j = nlohmann::json::object();
   j["channels"] = p.channels;
-  if (p.quiet_hours) j["quiet_hours"] = {{"start", p.quiet_hours->start}, {"end", p.quiet_hours->end}};
+  if (p.quiet_hours)
+    j["quiet_hours"] = {{"start", p.quiet_hours->start}, {"end", p.quiet_hours->end}};
   j["categories"] = p.categories;
   return j;
 }

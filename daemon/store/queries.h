@@ -38,8 +38,8 @@ std::optional<MessageView> get_message(SQLite::Database& db, const std::string& 
 std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis now,
                                       Millis lease_until);
 void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now);
-void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at,
-               DeliveryState state, const std::string& detail);
+void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at, DeliveryState state,
+               const std::string& detail);
 std::optional<Millis> next_due(SQLite::Database& db);
 std::map<std::string, std::int64_t> delivery_counts(SQLite::Database& db);
 

@@ -6,8 +6,8 @@
 
 namespace homeroom::store {
 
-void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at,
-               DeliveryState state, const std::string& detail) {
+void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at, DeliveryState state,
+               const std::string& detail) {
   SQLite::Statement q(db,
                       "INSERT INTO delivery_events (delivery_id, at, state, detail) "
                       "VALUES (?, ?, ?, ?)");
@@ -29,7 +29,8 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
                         "'sending') AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?");
     q.bind(1, now);
     q.bind(2, limit);
-    while (q.executeStep()) due.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
+    while (q.executeStep())
+      due.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
   }
 
   SQLite::Statement info(

@@ -17,10 +17,11 @@ bool exists(SQLite::Database& db, const char* table, const std::string& id) {
 }  // namespace
 
 Status put_staff(SQLite::Database& db, const Staff& staff, Millis now) {
-  SQLite::Statement q(db,
-                      "INSERT INTO staff (id, name, email, role, updated_at) VALUES (?, ?, ?, ?, ?) "
-                      "ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, "
-                      "role = excluded.role, updated_at = excluded.updated_at");
+  SQLite::Statement q(
+      db,
+      "INSERT INTO staff (id, name, email, role, updated_at) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, "
+      "role = excluded.role, updated_at = excluded.updated_at");
   q.bind(1, staff.id);
   q.bind(2, staff.name);
   q.bind(3, staff.email);
@@ -50,8 +51,8 @@ Status put_guardian(SQLite::Database& db, const Guardian& g, Millis now) {
   // Contact points are replaced as a whole, keeping the status (e.g. bounced) of ones that stay.
   std::map<std::pair<std::string, std::string>, std::string> old_status;
   {
-    SQLite::Statement old(db,
-                          "SELECT channel, address, status FROM contact_points WHERE guardian_id = ?");
+    SQLite::Statement old(
+        db, "SELECT channel, address, status FROM contact_points WHERE guardian_id = ?");
     old.bind(1, g.id);
     while (old.executeStep()) {
       old_status[{old.getColumn(0).getString(), old.getColumn(1).getString()}] =

@@ -98,11 +98,9 @@ auto Store::read(Fn&& fn) -> decltype(fn(std::declval<SQLite::Database&>())) {
 }
 
 void Store::put_staff(Staff staff, StatusDone done) {
-  writer_->submit(
-      [this, staff = std::move(staff)](SQLite::Database& db) {
-        return store::put_staff(db, staff, clock_.now());
-      },
-      std::move(done));
+  writer_->submit([this, staff = std::move(staff)](
+                      SQLite::Database& db) { return store::put_staff(db, staff, clock_.now()); },
+                  std::move(done));
 }
 
 void Store::put_guardian(Guardian guardian, StatusDone done) {
@@ -122,8 +120,9 @@ void Store::put_student(Student student, StatusDone done) {
 }
 
 void Store::delete_staff(std::string id, StatusDone done) {
-  writer_->submit([id = std::move(id)](SQLite::Database& db) { return delete_row(db, "staff", id); },
-                  std::move(done));
+  writer_->submit(
+      [id = std::move(id)](SQLite::Database& db) { return delete_row(db, "staff", id); },
+      std::move(done));
 }
 
 void Store::delete_guardian(std::string id, StatusDone done) {
@@ -153,8 +152,9 @@ Result<Student> Store::get_student(const std::string& id) {
 }
 
 Result<bool> Store::teaches(const std::string& staff_id, const std::string& student_id) {
-  return read(
-      [&](SQLite::Database& db) -> Result<bool> { return store::teaches(db, staff_id, student_id); });
+  return read([&](SQLite::Database& db) -> Result<bool> {
+    return store::teaches(db, staff_id, student_id);
+  });
 }
 
 void Store::import_roster(RosterImport data, std::string source_name, Done<ImportSummary> done) {

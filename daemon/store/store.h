@@ -98,14 +98,12 @@ struct ImportSummary {
   int guardians = 0;
 };
 
-
 class ReadPool;
 
 class Store {
  public:
   // Opens (creating if needed) the database at `path`, applies migrations, starts the writer.
-  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path,
-                                             const Clock& clock);
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path, const Clock& clock);
   ~Store();
   // Commits what is queued and stops the writer; later writes get kUnavailable.
   void close();

@@ -14,9 +14,9 @@
  * the plugin into the host.
  *
  * Threading and lifetime: the host calls a plugin instance from one thread at a time. Pointers the
- * host passes are valid only for the duration of the call; a plugin copies what it keeps. Pointers a
- * plugin passes to the host are copied by the host before the call returns. No exception and no C++
- * type crosses this boundary. Plugins do no network I/O and start no threads of their own.
+ * host passes are valid only for the duration of the call; a plugin copies what it keeps. Pointers
+ * a plugin passes to the host are copied by the host before the call returns. No exception and no
+ * C++ type crosses this boundary. Plugins do no network I/O and start no threads of their own.
  *
  * Asynchrony: on_send returns at once; the plugin reports the delivery's outcome exactly once by
  * calling host->host_delivery_done with the send_token it was given, either from inside on_send or
@@ -125,7 +125,7 @@ typedef const hr_plugin* (*hr_plugin_entry_fn)(uint32_t host_min_abi, uint32_t h
 #endif
 
 HOMEROOM_PLUGIN_EXPORT const hr_plugin* homeroom_plugin_entry(uint32_t host_min_abi,
-                                                               uint32_t host_max_abi);
+                                                              uint32_t host_max_abi);
 
 #ifdef __cplusplus
 }

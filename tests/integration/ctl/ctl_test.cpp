@@ -371,7 +371,7 @@ TEST_CASE("importing the same file again updates in place", "[ctl]") {
   CHECK(maya->guardians.size() == 1);
 }
 
-TEST_CASE("--dry-run checks the file and writes nothing", "[ctl]") {
+TEST_CASE("import with --dry-run checks the file and writes nothing", "[ctl]") {
   Ctl ctl;
   write_file(ctl.dir / "roster.csv", kHeader + kGoodRows);
 

@@ -48,7 +48,9 @@ TEST_CASE("kill -9 with deliveries in flight loses nothing after a restart") {
     links.push_back({{"id", id}});
   }
   REQUIRE(slow.call("PUT", "/v1/students/s1", admin,
-                    {{"given_name", "Maya"}, {"family_name", "Diaz"}, {"staff", {"t1"}},
+                    {{"given_name", "Maya"},
+                     {"family_name", "Diaz"},
+                     {"staff", {"t1"}},
                      {"guardians", links}})
               .status == 200);
 

@@ -26,7 +26,8 @@ inline std::string outbox_channels(const std::filesystem::path& outbox) {
 class Daemon {
  public:
   // `channels_and_more` is TOML appended after [server]/[store]/[log]/[plugins].
-  Daemon(const TempDir& dir, std::string channels_and_more, std::string plugin_dir = HOMEROOM_PLUGIN_DIR)
+  Daemon(const TempDir& dir, std::string channels_and_more,
+         std::string plugin_dir = HOMEROOM_PLUGIN_DIR)
       : dir_(dir) {
     config_ = dir / "homeroom.toml";
     std::ofstream(config_) << "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n"
@@ -38,10 +39,11 @@ class Daemon {
 
   void start() {
     ++runs_;
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{HOMEROOMD_PATH, "-c", config_.string()},
-        dir_ / ("homeroomd-" + std::to_string(runs_) + ".log"));
-    auto line = process_->wait_for_output("listening on http://127.0.0.1:", std::chrono::seconds(30));
+    process_ =
+        std::make_unique<Process>(std::vector<std::string>{HOMEROOMD_PATH, "-c", config_.string()},
+                                  dir_ / ("homeroomd-" + std::to_string(runs_) + ".log"));
+    auto line =
+        process_->wait_for_output("listening on http://127.0.0.1:", std::chrono::seconds(30));
     if (!line) throw std::runtime_error("homeroomd did not start:\n" + process_->output());
     port_ = std::stoi(line->substr(std::string("listening on http://127.0.0.1:").size()));
   }

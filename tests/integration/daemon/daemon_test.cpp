@@ -19,23 +19,34 @@ struct School {
     daemon.start();
     put("/v1/staff/t1", {{"name", "Ms. Lee"}, {"email", "lee@school.example.org"}});
     put("/v1/staff/t2", {{"name", "Mr. Diaz"}, {"role", "teacher"}});
-    put("/v1/guardians/g1",
-        {{"given_name", "Ana"}, {"family_name", "Diaz"}, {"language", "es"},
-         {"timezone", "America/Chicago"},
-         {"contacts", {{{"channel", "email"}, {"address", "ana@example.org"}},
-                       {{"channel", "sms"}, {"address", "+15551230001"}}}},
-         {"preferences", {{"channels", {"sms", "email"}}}}});
-    put("/v1/guardians/g2", {{"given_name", "Ben"}, {"family_name", "Diaz"},
-                             {"contacts", {{{"channel", "email"}, {"address", "ben@example.org"}}}}});
-    put("/v1/guardians/g3", {{"given_name", "Carl"}, {"family_name", "Diaz"},
-                             {"contacts", {{{"channel", "email"}, {"address", "carl@example.org"}}}}});
-    put("/v1/students/s1", {{"given_name", "Maya"}, {"family_name", "Diaz"}, {"grade", "7"},
-                            {"staff", {"t1"}},
-                            {"guardians", {{{"id", "g1"}, {"relationship", "mother"}},
-                                           {{"id", "g2"}, {"relationship", "father"}},
-                                           {{"id", "g3"}, {"relationship", "stepfather"},
-                                            {"contact_allowed", false}}}}});
-    put("/v1/students/s2", {{"given_name", "Leo"}, {"family_name", "Park"}, {"staff", {"t2"}},
+    put("/v1/guardians/g1", {{"given_name", "Ana"},
+                             {"family_name", "Diaz"},
+                             {"language", "es"},
+                             {"timezone", "America/Chicago"},
+                             {"contacts",
+                              {{{"channel", "email"}, {"address", "ana@example.org"}},
+                               {{"channel", "sms"}, {"address", "+15551230001"}}}},
+                             {"preferences", {{"channels", {"sms", "email"}}}}});
+    put("/v1/guardians/g2",
+        {{"given_name", "Ben"},
+         {"family_name", "Diaz"},
+         {"contacts", {{{"channel", "email"}, {"address", "ben@example.org"}}}}});
+    put("/v1/guardians/g3",
+        {{"given_name", "Carl"},
+         {"family_name", "Diaz"},
+         {"contacts", {{{"channel", "email"}, {"address", "carl@example.org"}}}}});
+    put("/v1/students/s1",
+        {{"given_name", "Maya"},
+         {"family_name", "Diaz"},
+         {"grade", "7"},
+         {"staff", {"t1"}},
+         {"guardians",
+          {{{"id", "g1"}, {"relationship", "mother"}},
+           {{"id", "g2"}, {"relationship", "father"}},
+           {{"id", "g3"}, {"relationship", "stepfather"}, {"contact_allowed", false}}}}});
+    put("/v1/students/s2", {{"given_name", "Leo"},
+                            {"family_name", "Park"},
+                            {"staff", {"t2"}},
                             {"guardians", {{{"id", "g2"}}}}});
     lee = daemon.token(Role::kTeacher, "t1");
   }
@@ -47,10 +58,11 @@ struct School {
   }
 
   json note(std::string student = "s1") {
-    return {{"student_id", student},
-            {"category", "note"},
-            {"body", "Maya finished her lab report early and helped two classmates."},
-            {"translations", {{"es", "Maya terminó su informe temprano y ayudó a dos compañeros."}}}};
+    return {
+        {"student_id", student},
+        {"category", "note"},
+        {"body", "Maya finished her lab report early and helped two classmates."},
+        {"translations", {{"es", "Maya terminó su informe temprano y ayudó a dos compañeros."}}}};
   }
 
   json message(const std::string& id) {
@@ -77,7 +89,8 @@ struct School {
   int count_files() {
     int n = 0;
     if (!std::filesystem::exists(dir / "outbox")) return 0;
-    for (const auto& e : std::filesystem::directory_iterator(dir / "outbox")) n += e.is_regular_file();
+    for (const auto& e : std::filesystem::directory_iterator(dir / "outbox"))
+      n += e.is_regular_file();
     return n;
   }
 
@@ -89,7 +102,8 @@ struct School {
 
 }  // namespace
 
-TEST_CASE("a teacher's note reaches each allowed guardian through the outbox, never the restricted one") {
+TEST_CASE(
+    "a teacher's note reaches each allowed guardian through the outbox, never the restricted one") {
   School s;
   auto r = s.daemon.call("POST", "/v1/messages", s.lee, s.note());
   INFO(r.body);
@@ -113,7 +127,8 @@ TEST_CASE("a teacher's note reaches each allowed guardian through the outbox, ne
   auto sms = s.read_file(s.dir / "outbox" / (by_guardian["g1"]["id"].get<std::string>() + ".json"));
   auto sms_json = json::parse(sms);
   CHECK(sms_json["to"] == "+15551230001");
-  CHECK(sms_json["content"] == "Ms. Lee: Maya terminó su informe temprano y ayudó a dos compañeros.");
+  CHECK(sms_json["content"] ==
+        "Ms. Lee: Maya terminó su informe temprano y ayudó a dos compañeros.");
   auto eml = s.read_file(s.dir / "outbox" / (by_guardian["g2"]["id"].get<std::string>() + ".eml"));
   CHECK(eml.find("To: <ben@example.org>\r\n") != std::string::npos);
   CHECK(eml.find("Subject: Note from Ms. Lee about Maya\r\n") != std::string::npos);
@@ -193,10 +208,10 @@ TEST_CASE("bad input gets a clear problem and changes nothing") {
   auto teacher_roster = s.daemon.call("PUT", "/v1/staff/t9", s.lee, {{"name", "Eve"}});
   CHECK(teacher_roster.status == 403);
 
-  auto bad_guardian = s.daemon.call(
-      "PUT", "/v1/guardians/g9", s.admin,
-      {{"given_name", "X"}, {"family_name", "Y"},
-       {"contacts", {{{"channel", "fax"}, {"address", "123"}}}}});
+  auto bad_guardian = s.daemon.call("PUT", "/v1/guardians/g9", s.admin,
+                                    {{"given_name", "X"},
+                                     {"family_name", "Y"},
+                                     {"contacts", {{{"channel", "fax"}, {"address", "123"}}}}});
   CHECK(bad_guardian.status == 422);
   CHECK(problem(bad_guardian)["errors"][0]["field"] == "contacts[0].channel");
   CHECK(s.daemon.call("GET", "/v1/guardians/g9", s.admin).status == 404);
@@ -232,7 +247,8 @@ TEST_CASE("SIGTERM drains and exits 0 - the data is there after a restart") {
 
 TEST_CASE("a bad config exits non-zero naming the key") {
   TempDir dir;
-  std::ofstream(dir / "bad.toml") << "[server]\nlisten = \"localhost\"\n" << outbox_channels(dir / "o");
+  std::ofstream(dir / "bad.toml") << "[server]\nlisten = \"localhost\"\n"
+                                  << outbox_channels(dir / "o");
   auto [code, out] =
       run_command({HOMEROOMD_PATH, "-c", (dir / "bad.toml").string()}, dir / "out.log");
   CHECK(code == 2);
@@ -245,4 +261,32 @@ TEST_CASE("a bad config exits non-zero naming the key") {
       run_command({HOMEROOMD_PATH, "-c", (dir / "plugin.toml").string()}, dir / "out2.log");
   CHECK(code2 == 1);
   CHECK(out2.find("nosuch") != std::string::npos);
+}
+
+TEST_CASE("SIGHUP reopens the log file after logrotate moved it") {
+  TempDir dir;
+  const auto log = dir / "homeroomd.log";
+  std::ofstream(dir / "hup.toml") << "[server]\nlisten = \"127.0.0.1:0\"\n"
+                                  << "[store]\npath = \"" << (dir / "h.db").string() << "\"\n"
+                                  << "[log]\nfile = \"" << log.string() << "\"\n"
+                                  << "[plugins]\ndir = \"" << HOMEROOM_PLUGIN_DIR << "\"\n"
+                                  << outbox_channels(dir / "o");
+  Process p({HOMEROOMD_PATH, "-c", (dir / "hup.toml").string()}, dir / "stderr.log");
+  auto read = [](const std::filesystem::path& f) {
+    std::ifstream in(f);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  for (int i = 0; i < 3000 && read(log).find("listening on") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(read(log).find("listening on") != std::string::npos);
+  std::filesystem::rename(log, dir / "homeroomd.log.1");
+  p.signal(SIGHUP);
+  for (int i = 0; i < 3000 && read(log).find("logs reopened") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(read(log).find("logs reopened") != std::string::npos);
+  CHECK(read(dir / "homeroomd.log.1").find("logs reopened") == std::string::npos);
+  p.signal(SIGTERM);
+  CHECK(p.wait_exit(std::chrono::seconds(30)) == 0);
 }

@@ -30,8 +30,9 @@ struct Fixture {
 
   explicit Fixture(std::map<std::string, std::string> settings) {
     store = std::move(*store::Store::open(dir / "h.db", clock));
-    REQUIRE(wait_status([&](auto d) { store->put_staff({"t1", "Ms. Lee", "", Role::kTeacher}, d); })
-                .is_ok());
+    REQUIRE(wait_status([&](auto d) {
+              store->put_staff({"t1", "Ms. Lee", "", Role::kTeacher}, d);
+            }).is_ok());
     for (const char* id : {"g1", "g2"}) {
       Guardian g{id, "G", "F", "en", "UTC", {{"email", std::string(id) + "@x.org"}}, {}};
       REQUIRE(wait_status([&](auto d) { store->put_guardian(g, d); }).is_ok());
@@ -60,12 +61,14 @@ struct Fixture {
     std::promise<Result<store::StoredResponse>> p;
     store->accept_message(
         m, std::nullopt,
-        [](const StudentRoster& r, const NewMessage& msg, Millis now)
-            -> Result<std::vector<PlannedDelivery>> {
+        [](const StudentRoster& r, const NewMessage& msg,
+           Millis now) -> Result<std::vector<PlannedDelivery>> {
           static const routing::PlannerOptions kOptions;
           return routing::plan_message(r, msg, now, kOptions);
         },
-        [](const store::AcceptedMessage&) { return store::StoredResponse{202, "{}", false}; },
+        [](const store::AcceptedMessage&) {
+          return store::StoredResponse{202, "{}", false};
+        },
         [&p](Result<store::StoredResponse> r) { p.set_value(std::move(r)); });
     REQUIRE(p.get_future().get().is_ok());
   }

@@ -53,7 +53,8 @@ TEST_CASE("a restricted guardian is never planned - an allowed one gets one deli
 }
 
 TEST_CASE("the first preferred channel with a contact point wins") {
-  auto g = guardian("g1", {{"email", "a@x.org"}, {"sms", "+15551234567"}}, {"push", "sms", "email"});
+  auto g =
+      guardian("g1", {{"email", "a@x.org"}, {"sms", "+15551234567"}}, {"push", "sms", "email"});
   auto plan = plan_message(roster_of({{g, true}}), note(), 0, {});
   REQUIRE(plan.size() == 1);
   CHECK(plan[0].channel == "sms");
@@ -108,7 +109,8 @@ TEST_CASE("language follows the guardian when a translation exists") {
 TEST_CASE("send_at in the future schedules") {
   auto m = note();
   m.send_at = 5000;
-  auto plan = plan_message(roster_of({{guardian("g1", {{"email", "a@x.org"}}), true}}), m, 1000, {});
+  auto plan =
+      plan_message(roster_of({{guardian("g1", {{"email", "a@x.org"}}), true}}), m, 1000, {});
   REQUIRE(plan.size() == 1);
   CHECK(plan[0].state == DeliveryState::kScheduled);
   CHECK(plan[0].not_before == 5000);

@@ -50,14 +50,14 @@ struct Fixture {
     return wait_for<store::StoredResponse>([&](auto done) {
       store->accept_message(
           std::move(m), std::move(idem),
-          [](const StudentRoster& r, const NewMessage& msg, Millis now)
-              -> Result<std::vector<PlannedDelivery>> {
+          [](const StudentRoster& r, const NewMessage& msg,
+             Millis now) -> Result<std::vector<PlannedDelivery>> {
             static const routing::PlannerOptions kOptions;
             return routing::plan_message(r, msg, now, kOptions);
           },
           [](const store::AcceptedMessage& a) {
-            return store::StoredResponse{202, a.message.id + ":" +
-                                                  std::to_string(a.deliveries.size())};
+            return store::StoredResponse{202,
+                                         a.message.id + ":" + std::to_string(a.deliveries.size())};
           },
           done);
     });
@@ -177,7 +177,8 @@ TEST_CASE("leases: due rows are taken once - an expired lease returns the delive
   for (const auto& d : view->deliveries) CHECK(d.state == DeliveryState::kSending);
 
   std::vector<store::DeliveryUpdate> fresh;
-  for (const auto& d : *again) fresh.push_back({d.id, d.attempt, DeliveryState::kSent, 0, "p2", ""});
+  for (const auto& d : *again)
+    fresh.push_back({d.id, d.attempt, DeliveryState::kSent, 0, "p2", ""});
   REQUIRE(wait_status([&](auto done) { f.store->record_updates(fresh, done); }).is_ok());
   view = f.store->get_message("msg_1");
   for (const auto& d : view->deliveries) {
