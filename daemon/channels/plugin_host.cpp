@@ -68,6 +68,9 @@ SendOutcome outcome_from_plugin(const hr_outcome* outcome) {
     case HR_OUTCOME_PERMANENT:
       out.code = Code::kPermanent;
       break;
+    case HR_OUTCOME_CONTACT_GONE:
+      out.code = Code::kContactGone;
+      break;
     default:
       out.code = Code::kPermanent;
       out.reason = "plugin reported unknown outcome kind " + std::to_string(outcome->kind) +

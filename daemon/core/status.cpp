@@ -26,6 +26,8 @@ const char* code_name(Code code) {
       return "throttled";
     case Code::kContactStopped:
       return "contact_stopped";
+    case Code::kContactGone:
+      return "contact_gone";
     case Code::kPermanent:
       return "permanent";
     case Code::kUnavailable:

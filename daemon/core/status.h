@@ -22,6 +22,7 @@ enum class Code {
   kRetryable,         // transient: try again later (network, 5xx, SMTP 4xx)
   kThrottled,         // the provider asked us to slow down
   kContactStopped,    // the recipient opted out at the provider
+  kContactGone,       // the address no longer exists (expired push subscription): stop using it
   kPermanent,         // will never succeed for this recipient
   kUnavailable,       // shutting down, store not ready (HTTP 503)
   kInternal,          // a broken invariant or an unexpected failure (HTTP 500)

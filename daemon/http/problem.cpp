@@ -46,6 +46,7 @@ unsigned http_status_for(Code code) {
     case Code::kThrottled:
       return 503;
     case Code::kContactStopped:
+    case Code::kContactGone:
     case Code::kPermanent:
     case Code::kInternal:
       return 500;

@@ -25,6 +25,10 @@ store::DeliveryUpdate decide(const LeasedDelivery& delivery, const SendOutcome& 
       u.state = DeliveryState::kFailed;
       u.detail = "contact stopped: " + outcome.reason;
       return u;
+    case Code::kContactGone:
+      u.state = DeliveryState::kFailed;
+      u.detail = "contact gone: " + outcome.reason;
+      return u;
     case Code::kRetryable:
     case Code::kThrottled:
     case Code::kUnavailable: {

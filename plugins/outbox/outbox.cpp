@@ -219,6 +219,7 @@ const hr_plugin kDescriptor = {
     "outbox",          "email,sms,push",
     &on_create,        &on_send,
     &on_destroy,
+    nullptr,  // on_webhook: the outbox gets no provider callbacks
 };
 
 }  // namespace

@@ -40,7 +40,9 @@ typedef enum hr_outcome_kind {
   HR_OUTCOME_RETRYABLE = 1,       /* transient (network, 5xx, SMTP 4xx): try again later */
   HR_OUTCOME_THROTTLED = 2,       /* the provider asked us to slow down (429) */
   HR_OUTCOME_CONTACT_STOPPED = 3, /* the recipient opted out at the provider */
-  HR_OUTCOME_PERMANENT = 4        /* will never succeed for this recipient */
+  HR_OUTCOME_PERMANENT = 4,       /* will never succeed for this recipient */
+  HR_OUTCOME_CONTACT_GONE = 5     /* the address no longer exists (expired push subscription,
+                                     unregistered FCM token): the host stops using it */
 } hr_outcome_kind;
 
 typedef enum hr_log_level {
@@ -70,6 +72,12 @@ typedef struct hr_delivery {
   const char* language; /* BCP 47 tag of the chosen text */
   const char* category; /* "note" | "reminder" | "urgent" | a school's own */
   uint32_t attempt;     /* 1 for the first try */
+  /* Where the provider should report status changes (e.g. Twilio's StatusCallback):
+   * "<public_url>/hooks/<instance>/status"; "" when the daemon has no public URL. */
+  const char* status_callback_url;
+  /* Envelope sender for email (SMTP MAIL FROM), carrying a bounce token: "bounce+TOKEN@domain";
+   * "" for other channels. */
+  const char* return_path;
 } hr_delivery;
 
 typedef struct hr_outcome {
@@ -80,6 +88,102 @@ typedef struct hr_outcome {
   int64_t retry_after_ms;  /* > 0 when the provider said when to try again */
 } hr_outcome;
 
+typedef struct hr_header {
+  const char* name;
+  const char* value;
+} hr_header;
+
+/* An HTTP request the host makes for a plugin (libcurl, connection reuse, TLS verification on,
+ * timeouts, a trace with secrets redacted). */
+typedef struct hr_http_request {
+  uint32_t size;
+  const char* method; /* "POST", "GET", ... */
+  const char* url;
+  const hr_header* headers;
+  size_t header_count;
+  const char* body;
+  size_t body_len;
+  uint32_t timeout_ms; /* 0: the host's default */
+  /* Strings that must never appear in a log line or trace (auth tokens, keys); the host also
+   * redacts Authorization headers on its own. */
+  const char* const* secrets;
+  size_t secret_count;
+} hr_http_request;
+
+/* An SMTP submission the host makes for a plugin (libcurl smtp:// or smtps://). */
+typedef struct hr_smtp_request {
+  uint32_t size;
+  const char* url;      /* "smtp://host:port" (STARTTLS) or "smtps://host:port" (implicit TLS) */
+  const char* username; /* "" for no AUTH */
+  const char* password;
+  int32_t require_tls;  /* smtp://: 1 refuses to send without STARTTLS */
+  int32_t verify_peer;  /* 1 (the default to use): verify the server's certificate */
+  const char* ca_file;  /* "" for the system's CA bundle */
+  const char* mail_from;
+  const char* const* recipients;
+  size_t recipient_count;
+  const char* message; /* complete RFC 5322 message, CRLF line ends */
+  size_t message_len;
+  uint32_t timeout_ms;
+} hr_smtp_request;
+
+/* The end of one transfer. For HTTP: status and response; for SMTP: the last reply code and
+ * text (e.g. 250, or 550 "no such user"). */
+typedef struct hr_transfer_result {
+  uint32_t size;
+  int32_t transport_error; /* 0: the peer answered; else no answer (connect, TLS, timeout) */
+  const char* error_text;  /* the transport error, or "" */
+  int32_t status;          /* HTTP status or SMTP reply code; 0 on a transport error */
+  const hr_header* headers;
+  size_t header_count;
+  const char* body; /* HTTP response body, or the SMTP server's reply text */
+  size_t body_len;
+  int64_t retry_after_ms; /* the Retry-After header (seconds or HTTP-date) as a delay; 0 if none */
+} hr_transfer_result;
+
+/* Called exactly once per transfer, on a host thread, never concurrently with any other call into
+ * the same plugin instance. `result` and its strings are valid only during the call. */
+typedef void (*hr_transfer_done_fn)(void* user, const hr_transfer_result* result);
+
+/* A provider's report about a message it accepted earlier, found by the plugin in a webhook. */
+typedef enum hr_provider_status {
+  HR_STATUS_SENT = 1,         /* handed on by the provider (e.g. Twilio "sent") */
+  HR_STATUS_DELIVERED = 2,    /* reached the handset / mailbox */
+  HR_STATUS_UNDELIVERED = 3,  /* the provider gave up (falls back to the next channel) */
+  HR_STATUS_BOUNCED = 4,      /* an email bounce */
+  HR_STATUS_CONTACT_STOPPED = 5 /* the recipient opted out at the provider */
+} hr_provider_status;
+
+typedef struct hr_status_update {
+  uint32_t size;
+  const char* provider_id; /* as returned in hr_outcome.provider_id */
+  int32_t status;          /* hr_provider_status */
+  const char* reason;      /* the provider's code/words, or "" */
+} hr_status_update;
+
+/* A request to /hooks/<instance>/<path>, verified and parsed by the plugin. */
+typedef struct hr_webhook_request {
+  uint32_t size;
+  const char* method;
+  const char* path;       /* what follows /hooks/<instance>/, e.g. "status" */
+  const char* public_url; /* the full URL as the provider called it (public_url + path + query):
+                             what signatures such as X-Twilio-Signature cover */
+  const char* query;      /* raw query string without '?' */
+  const hr_header* headers;
+  size_t header_count;
+  const char* body;
+  size_t body_len;
+} hr_webhook_request;
+
+/* What the plugin answers. Strings must stay valid until the plugin is next called. */
+typedef struct hr_webhook_response {
+  uint32_t size;
+  int32_t status;           /* e.g. 200, 204, 403 for a bad signature */
+  const char* content_type; /* "" for none */
+  const char* body;
+  size_t body_len;
+} hr_webhook_response;
+
 typedef struct hr_host_api {
   uint32_t size;
   uint32_t abi_version;
@@ -89,6 +193,15 @@ typedef struct hr_host_api {
   void (*host_log)(void* host, int32_t level, const char* message);
   /* Report the outcome of the send identified by send_token. Exactly once per on_send. */
   void (*host_delivery_done)(void* host, uint64_t send_token, const hr_outcome* outcome);
+  /* Start a transfer; `done(user, result)` follows exactly once (see hr_transfer_done_fn). */
+  void (*host_http_request)(void* host, const hr_http_request* request, hr_transfer_done_fn done,
+                            void* user);
+  void (*host_smtp_send)(void* host, const hr_smtp_request* request, hr_transfer_done_fn done,
+                         void* user);
+  /* The host's clock, Unix milliseconds (fake in tests): use it for JWT times and token caches. */
+  int64_t (*host_now_ms)(void* host);
+  /* Report a provider status change found in a webhook; call it from inside on_webhook. */
+  void (*host_status_update)(void* host, const hr_status_update* update);
 } hr_host_api;
 
 typedef struct hr_plugin_config {
@@ -110,8 +223,13 @@ typedef struct hr_plugin {
                        char* err, size_t err_len);
   /* Start sending one delivery; see "Asynchrony" above. */
   void (*on_send)(void* instance, uint64_t send_token, const hr_delivery* delivery);
-  /* Destroy an instance. The host calls it only when no send is outstanding. */
+  /* Destroy an instance. The host calls it only when no send or transfer is outstanding. */
   void (*on_destroy)(void* instance);
+  /* Optional (NULL when the provider sends no webhooks). Verify the request (signature, or a
+   * secret in the URL), report what it says through host_status_update, and fill `response`.
+   * A request that fails verification gets 403 and must report nothing. */
+  void (*on_webhook)(void* instance, const hr_webhook_request* request,
+                     hr_webhook_response* response);
 } hr_plugin;
 
 /* The one symbol every plugin exports. */

@@ -34,7 +34,7 @@ static void on_destroy(void* instance) { (void)instance; }
 
 static const hr_plugin kDescriptor = {
     sizeof(hr_plugin), HOMEROOM_PLUGIN_ABI_VERSION, "c_plugin", "sms", on_create, on_send,
-    on_destroy};
+    on_destroy, NULL};
 
 const hr_plugin* homeroom_plugin_entry(uint32_t host_min_abi, uint32_t host_max_abi) {
   if (host_min_abi > HOMEROOM_PLUGIN_ABI_VERSION || host_max_abi < HOMEROOM_PLUGIN_ABI_VERSION) {
