@@ -54,10 +54,22 @@ Status parse_hhmm(const std::string& field, const std::string& text) {
 }
 
 Status contact_from_json(const json& c, const std::string& at, ContactPoint& out) {
-  RETURN_IF_ERROR(only_keys(c, {"channel", "address", "subscription"}, at));
+  RETURN_IF_ERROR(only_keys(c, {"channel", "address", "subscription", "fcm_token"}, at));
   RETURN_IF_ERROR(read_string(c, "channel", at, out.channel, true));
   RETURN_IF_ERROR(validate_channel(at + ".channel", out.channel));
   if (out.channel == "push") {
+    // A push contact is a Web Push subscription, or an FCM registration token (apps).
+    if (auto fcm = c.find("fcm_token"); fcm != c.end()) {
+      if (c.contains("subscription")) {
+        return Status::invalid(at + ".fcm_token", "give a subscription or an fcm_token, not both");
+      }
+      if (!fcm->is_string() || fcm->get<std::string>().empty() ||
+          fcm->get<std::string>().size() > 4096) {
+        return Status::invalid(at + ".fcm_token", "expected an FCM registration token");
+      }
+      out.address = json{{"fcm_token", fcm->get<std::string>()}}.dump();
+      return {};
+    }
     auto it = c.find("subscription");
     if (it == c.end()) return Status::invalid(at + ".subscription", "is required for push");
     const std::string sat = at + ".subscription";
@@ -77,8 +89,10 @@ Status contact_from_json(const json& c, const std::string& at, ContactPoint& out
         json{{"endpoint", endpoint}, {"keys", {{"p256dh", p256dh}, {"auth", auth}}}}.dump();
     return {};
   }
-  if (c.contains("subscription")) {
-    return Status::invalid(at + ".subscription", "only push contacts have a subscription");
+  for (const char* push_only : {"subscription", "fcm_token"}) {
+    if (c.contains(push_only)) {
+      return Status::invalid(at + "." + push_only, "only push contacts have one");
+    }
   }
   RETURN_IF_ERROR(read_string(c, "address", at, out.address, true));
   if (out.channel == "email") {
@@ -288,7 +302,12 @@ json to_json(const Guardian& g) {
   json contacts = json::array();
   for (const auto& c : g.contacts) {
     if (c.channel == "push") {
-      contacts.push_back({{"channel", c.channel}, {"subscription", json::parse(c.address)}});
+      auto push = json::parse(c.address);
+      if (push.contains("fcm_token")) {
+        contacts.push_back({{"channel", c.channel}, {"fcm_token", push["fcm_token"]}});
+      } else {
+        contacts.push_back({{"channel", c.channel}, {"subscription", push}});
+      }
     } else {
       contacts.push_back({{"channel", c.channel}, {"address", c.address}});
     }

@@ -138,7 +138,9 @@ struct LeasedDelivery {
   std::string text;  // the body in `language` (translation, else the original)
   std::string student_given_name;
   std::string student_family_name;
-  std::string author_name;  // staff name, or "" for an admin without staff
+  std::string student_id;
+  std::string author_staff;  // staff id, or "" for an admin without staff
+  std::string author_name;   // staff name, or "" for an admin without staff
   std::string guardian_given_name;
   int attempt = 0;  // 1 for the first try
 };

@@ -37,7 +37,8 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
       db,
       "SELECT d.message_id, d.guardian_id, d.channel, d.address, d.language, d.attempts, "
       "m.category, m.body, m.translations, s.given_name, s.family_name, COALESCE(st.name, ''), "
-      "COALESCE(g.given_name, ''), COALESCE(sg.contact_allowed, 0) "
+      "COALESCE(g.given_name, ''), COALESCE(sg.contact_allowed, 0), m.student_id, "
+      "COALESCE(m.author_staff, '') "
       "FROM deliveries d JOIN messages m ON m.id = d.message_id "
       "JOIN students s ON s.id = m.student_id "
       "LEFT JOIN staff st ON st.id = m.author_staff "
@@ -88,6 +89,8 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
     d.student_family_name = info.getColumn(10).getString();
     d.author_name = info.getColumn(11).getString();
     d.guardian_given_name = info.getColumn(12).getString();
+    d.student_id = info.getColumn(14).getString();
+    d.author_staff = info.getColumn(15).getString();
     info.reset();
 
     lease.bind(1, lease_until);
