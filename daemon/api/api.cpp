@@ -63,6 +63,7 @@ json delivery_json(const store::DeliveryView& d) {
               {"updated_at", format_rfc3339(d.updated_at)},
               {"events", events}};
   if (!d.provider_id.empty()) out["provider_id"] = d.provider_id;
+  if (d.segments > 0) out["segments"] = d.segments;
   if (!d.last_error.empty()) out["last_error"] = d.last_error;
   if (d.state == DeliveryState::kQueued || d.state == DeliveryState::kScheduled) {
     out["next_attempt_at"] = format_rfc3339(d.next_attempt_at);
@@ -110,6 +111,9 @@ boost::asio::awaitable<Response> Api::route(Request request) {
       co_return http::json_response(200, {{"status", "ready"}});
     }
     if (parts[0] == "metrics") co_return metrics();
+  }
+  if (parts.size() >= 3 && parts[0] == "hooks") {
+    co_return co_await webhook(parts[1], std::move(request));
   }
   if (parts.empty() || parts[0] != "v1" || parts.size() < 2) {
     co_return problem(Status::not_found("no such resource"));
@@ -301,6 +305,25 @@ Response Api::get_message(const Principal& principal, const std::string& id) {
   if (!m.author_staff.empty()) out["author_staff"] = m.author_staff;
   if (m.send_at) out["send_at"] = format_rfc3339(*m.send_at);
   return http::json_response(200, out);
+}
+
+boost::asio::awaitable<Response> Api::webhook(std::string instance, Request request) {
+  if (!options_.webhook) co_return problem(Status::not_found("no such resource"));
+  auto result = options_.webhook(instance, request);
+  if (!result) co_return problem(Status::not_found("no channel instance " + instance));
+  // The provider hears "ok" only once what it told us is durable, so a crash makes it retry.
+  for (auto& update : result->updates) {
+    StoreCall<Status> call = [this, u = std::move(update)](std::function<void(Status)> done) {
+      store_.record_provider_status(u, std::move(done));
+    };
+    Status status = co_await await_store<Status>(std::move(call));
+    if (!status.is_ok()) {
+      spdlog::error("webhook {}: recording a provider status failed: {}", instance,
+                    status.to_string());
+      co_return problem(Status::unavailable("try again"));
+    }
+  }
+  co_return std::move(result->response);
 }
 
 Response Api::metrics() {

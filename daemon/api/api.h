@@ -17,12 +17,24 @@
 
 namespace homeroom::api {
 
+// What a channel plugin made of a provider's webhook: the answer for the provider, and the status
+// reports to record (durably, before the answer goes out).
+struct WebhookResult {
+  http::Response response;
+  std::vector<store::ProviderStatusUpdate> updates;
+};
+// Runs the webhook of channel instance `instance`; nullopt when there is no such instance.
+using WebhookFn =
+    std::function<std::optional<WebhookResult>(const std::string& instance, const http::Request&)>;
+
 struct ApiOptions {
   routing::PlannerOptions planner;
   // Extra Prometheus text appended to /metrics (dispatcher counters, ...).
   std::function<std::string()> extra_metrics;
   // Called after a message is durably accepted, so the dispatcher looks at once.
   std::function<void()> on_new_work;
+  // Provider webhooks under /hooks/{instance}/...; verified by the plugin, not by a token.
+  WebhookFn webhook;
 };
 
 class Api {
@@ -42,6 +54,7 @@ class Api {
   boost::asio::awaitable<http::Response> post_message(Principal principal, http::Request request);
   http::Response get_message(const Principal& principal, const std::string& id);
   http::Response metrics();
+  boost::asio::awaitable<http::Response> webhook(std::string instance, http::Request request);
   Result<Principal> authenticate(const http::Request& request);
 
   store::Store& store_;

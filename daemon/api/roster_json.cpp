@@ -54,7 +54,7 @@ Status parse_hhmm(const std::string& field, const std::string& text) {
 }
 
 Status contact_from_json(const json& c, const std::string& at, ContactPoint& out) {
-  RETURN_IF_ERROR(only_keys(c, {"channel", "address", "subscription", "fcm_token"}, at));
+  RETURN_IF_ERROR(only_keys(c, {"channel", "address", "subscription", "fcm_token", "status"}, at));
   RETURN_IF_ERROR(read_string(c, "channel", at, out.channel, true));
   RETURN_IF_ERROR(validate_channel(at + ".channel", out.channel));
   if (out.channel == "push") {
@@ -311,6 +311,8 @@ json to_json(const Guardian& g) {
     } else {
       contacts.push_back({{"channel", c.channel}, {"address", c.address}});
     }
+    // Shown only when homeroom stopped using it; PUT ignores it (homeroom owns it).
+    if (c.status != "active") contacts.back()["status"] = c.status;
   }
   json prefs = {{"channels", g.preferences.channels}, {"categories", g.preferences.categories}};
   if (g.preferences.quiet_hours) {

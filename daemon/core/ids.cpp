@@ -42,6 +42,12 @@ std::string new_id(std::string_view prefix) {
   return out;
 }
 
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  fill_random(reinterpret_cast<unsigned char*>(out.data()), out.size());
+  return out;
+}
+
 std::string random_secret(std::size_t bytes) {
   static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string raw(bytes, '\0');

@@ -11,6 +11,8 @@ namespace homeroom {
 std::string new_id(std::string_view prefix);
 // `bytes` random bytes from the OS CSPRNG, base64url without padding.
 std::string random_secret(std::size_t bytes = 32);
+// `n` raw random bytes from the OS CSPRNG.
+std::string random_bytes(std::size_t n);
 // Lowercase hex SHA-256 of `data`; how API tokens are stored.
 std::string sha256_hex(std::string_view data);
 // Constant-time comparison for secrets and signatures.

@@ -28,6 +28,9 @@ struct Staff {
 struct ContactPoint {
   std::string channel;  // "email" | "sms" | "push"
   std::string address;
+  // "active", or why homeroom stopped using it: "gone" (expired push subscription), "stopped"
+  // (opted out at the provider), "bounced". Set by homeroom, not by the roster API.
+  std::string status = "active";
 };
 
 struct QuietHours {

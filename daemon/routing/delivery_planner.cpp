@@ -7,7 +7,9 @@ namespace homeroom::routing {
 namespace {
 
 const ContactPoint* choose_contact(const Guardian& g, const PlannerOptions& options) {
-  auto usable = [&](const ContactPoint& c) { return options.available_channels.count(c.channel); };
+  auto usable = [&](const ContactPoint& c) {
+    return c.status == "active" && options.available_channels.count(c.channel) > 0;
+  };
   for (const auto& channel : g.preferences.channels) {
     for (const auto& c : g.contacts) {
       if (c.channel == channel && usable(c)) return &c;

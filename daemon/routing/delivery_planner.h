@@ -4,8 +4,9 @@
 // Rules in force now (docs/architecture.md; the preferences issue extends them):
 // - a guardian whose link to the student has contact_allowed=false gets nothing, not even a
 //   suppressed row: they are never planned;
-// - channel: the guardian's first preferred channel that has a contact point and a configured
-//   channel instance; guardians with no preference use their contact points in order;
+// - channel: the guardian's first preferred channel that has an active contact point (not gone,
+//   stopped or bounced) and a configured channel instance; guardians with no preference use their
+//   contact points in order;
 // - language: the guardian's, when the message has that translation, else the default;
 // - one copy per contact address per send: a second guardian sharing an address gets a suppressed
 //   row naming the first;

@@ -112,7 +112,8 @@ std::optional<MessageView> get_message(SQLite::Database& db, const std::string& 
   SQLite::Statement d(db,
                       "SELECT id, guardian_id, channel, address, language, state, attempts, "
                       "next_attempt_at, COALESCE(provider_id, ''), COALESCE(last_error, ''), "
-                      "updated_at FROM deliveries WHERE message_id = ? ORDER BY rowid");
+                      "updated_at, COALESCE(segments, 0) FROM deliveries WHERE message_id = ? "
+                      "ORDER BY rowid");
   d.bind(1, id);
   SQLite::Statement e(db,
                       "SELECT at, state, detail FROM delivery_events WHERE delivery_id = ? "
@@ -130,6 +131,7 @@ std::optional<MessageView> get_message(SQLite::Database& db, const std::string& 
     v.provider_id = d.getColumn(8).getString();
     v.last_error = d.getColumn(9).getString();
     v.updated_at = d.getColumn(10).getInt64();
+    v.segments = d.getColumn(11).getInt();
     e.bind(1, v.id);
     while (e.executeStep()) {
       v.events.push_back(

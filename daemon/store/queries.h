@@ -41,6 +41,10 @@ void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& upd
 void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at, DeliveryState state,
                const std::string& detail);
 std::optional<Millis> next_due(SQLite::Database& db);
+void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& update, Millis now);
+void set_contact_status(SQLite::Database& db, const std::string& delivery_id,
+                        const std::string& status, const std::string& reason, Millis now);
+std::string get_or_create_secret(SQLite::Database& db, const std::string& name, Millis now);
 std::map<std::string, std::int64_t> delivery_counts(SQLite::Database& db);
 
 }  // namespace homeroom::store

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/ids.h"
 #include "store/queries.h"
 
 namespace homeroom::store {
@@ -127,7 +128,95 @@ void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& upd
     q.reset();
     if (changed == 0) continue;  // a stale completion: the lease expired and was taken again
     add_event(db, u.id, now, u.state, u.state == DeliveryState::kSent ? u.provider_id : u.detail);
+    if (u.segments > 0) {
+      SQLite::Statement seg(db, "UPDATE deliveries SET segments = ? WHERE id = ?");
+      seg.bind(1, u.segments);
+      seg.bind(2, u.id);
+      seg.exec();
+    }
+    if (!u.contact_status.empty()) set_contact_status(db, u.id, u.contact_status, u.detail, now);
   }
+}
+
+void set_contact_status(SQLite::Database& db, const std::string& delivery_id,
+                        const std::string& status, const std::string& reason, Millis now) {
+  SQLite::Statement q(db,
+                      "UPDATE contact_points SET status = ?, status_changed_at = ?, "
+                      "status_reason = ? WHERE (guardian_id, channel, address) = "
+                      "(SELECT guardian_id, channel, address FROM deliveries WHERE id = ?)");
+  q.bind(1, status);
+  q.bind(2, now);
+  q.bind(3, reason);
+  q.bind(4, delivery_id);
+  q.exec();
+}
+
+void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& update, Millis now) {
+  SQLite::Statement find(db,
+                         "SELECT id, state FROM deliveries WHERE channel = ? AND provider_id = ?");
+  find.bind(1, update.channel);
+  find.bind(2, update.provider_id);
+  if (!find.executeStep()) return;  // not ours, or not recorded yet: nothing to move
+  const std::string id = find.getColumn(0).getString();
+  const std::string state = find.getColumn(1).getString();
+  using Kind = ProviderStatusUpdate::Kind;
+
+  std::optional<DeliveryState> next;
+  std::string contact_status;
+  std::string detail = update.reason;
+  switch (update.kind) {
+    case Kind::kSent:
+      return;  // we already record "sent" when the provider accepts
+    case Kind::kDelivered:
+      if (state == "sent") next = DeliveryState::kDelivered;
+      break;
+    case Kind::kUndelivered:
+      if (state == "sent") next = DeliveryState::kFailed;
+      detail = "undelivered: " + update.reason;
+      break;
+    case Kind::kBounced:
+      // A bounce can follow an earlier "delivered" (accepted by the receiving server).
+      if (state == "sent" || state == "delivered") next = DeliveryState::kFailed;
+      detail = "bounced: " + update.reason;
+      contact_status = "bounced";
+      break;
+    case Kind::kContactStopped:
+      if (state == "sent" || state == "delivered") next = DeliveryState::kFailed;
+      detail = "contact stopped: " + update.reason;
+      contact_status = "stopped";
+      break;
+  }
+  if (!next) return;  // states move only forward
+  SQLite::Statement q(db,
+                      "UPDATE deliveries SET state = ?, last_error = ?, updated_at = ? "
+                      "WHERE id = ?");
+  q.bind(1, state_name(*next));
+  if (*next == DeliveryState::kDelivered) {
+    q.bind(2);
+  } else {
+    q.bind(2, detail);
+  }
+  q.bind(3, now);
+  q.bind(4, id);
+  q.exec();
+  add_event(db, id, now, *next, detail.empty() ? "reported by the provider" : detail);
+  if (!contact_status.empty()) set_contact_status(db, id, contact_status, detail, now);
+}
+
+std::string get_or_create_secret(SQLite::Database& db, const std::string& name, Millis now) {
+  SQLite::Statement q(db, "SELECT value FROM secrets WHERE name = ?");
+  q.bind(1, name);
+  if (q.executeStep()) {
+    const auto& col = q.getColumn(0);
+    return std::string(static_cast<const char*>(col.getBlob()), col.getBytes());
+  }
+  std::string value = random_bytes(32);
+  SQLite::Statement ins(db, "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)");
+  ins.bind(1, name);
+  ins.bind(2, value.data(), static_cast<int>(value.size()));
+  ins.bind(3, now);
+  ins.exec();
+  return value;
 }
 
 std::optional<Millis> next_due(SQLite::Database& db) {

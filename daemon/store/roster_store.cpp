@@ -183,11 +183,12 @@ std::optional<Guardian> get_guardian(SQLite::Database& db, const std::string& id
   g.timezone = q.getColumn(4).getString();
   g.preferences = preferences_from_json(nlohmann::json::parse(q.getColumn(5).getString()));
   SQLite::Statement c(db,
-                      "SELECT channel, address FROM contact_points WHERE guardian_id = ? "
+                      "SELECT channel, address, status FROM contact_points WHERE guardian_id = ? "
                       "ORDER BY position");
   c.bind(1, id);
   while (c.executeStep()) {
-    g.contacts.push_back({c.getColumn(0).getString(), c.getColumn(1).getString()});
+    g.contacts.push_back(
+        {c.getColumn(0).getString(), c.getColumn(1).getString(), c.getColumn(2).getString()});
   }
   return g;
 }

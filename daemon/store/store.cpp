@@ -237,6 +237,25 @@ void Store::record_updates(std::vector<DeliveryUpdate> updates, StatusDone done)
       std::move(done));
 }
 
+void Store::record_provider_status(ProviderStatusUpdate update, StatusDone done) {
+  writer_->submit(
+      [this, update = std::move(update)](SQLite::Database& db) {
+        store::record_provider_status(db, update, clock_.now());
+        return Status{};
+      },
+      std::move(done));
+}
+
+Result<std::string> Store::secret(const std::string& name) {
+  auto value = std::make_shared<std::string>();
+  Status s = writer_->run([this, name, value](SQLite::Database& db) {
+    *value = get_or_create_secret(db, name, clock_.now());
+    return Status{};
+  });
+  if (!s.is_ok()) return s;
+  return *value;
+}
+
 Result<std::optional<Millis>> Store::next_due() {
   return read(
       [](SQLite::Database& db) -> Result<std::optional<Millis>> { return store::next_due(db); });

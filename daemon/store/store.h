@@ -69,6 +69,7 @@ struct DeliveryView {
   std::string language;
   DeliveryState state = DeliveryState::kQueued;
   int attempts = 0;
+  int segments = 0;
   Millis next_attempt_at = 0;
   std::string provider_id;
   std::string last_error;
@@ -90,6 +91,18 @@ struct DeliveryUpdate {
   Millis next_attempt_at = 0;                  // for a retry
   std::string provider_id;
   std::string detail;  // the provider's reason, or "retry in 4s: ..."
+  int segments = 0;    // SMS segments, recorded when > 0
+  // When the provider said the address is unusable: "gone" / "stopped"; the contact point is
+  // marked so routing skips it from now on.
+  std::string contact_status{};
+};
+
+// What a provider reported later about a delivery it accepted (a webhook).
+struct ProviderStatusUpdate {
+  std::string channel;      // "sms", "email", "push"
+  std::string provider_id;  // as recorded when the provider accepted the delivery
+  enum class Kind { kSent, kDelivered, kUndelivered, kBounced, kContactStopped } kind;
+  std::string reason;
 };
 
 struct ImportSummary {
@@ -137,6 +150,12 @@ class Store {
   // with an expired lease) to `sending` with a lease of `lease_ms`.
   void lease_due(int limit, Millis lease_ms, Done<std::vector<LeasedDelivery>> done);
   void record_updates(std::vector<DeliveryUpdate> updates, StatusDone done);
+  // Provider reports move a delivery forward only (sent -> delivered; sent -> failed), never back;
+  // a report for an unknown provider id or one that would move backwards changes nothing.
+  void record_provider_status(ProviderStatusUpdate update, StatusDone done);
+  // The named secret (32 random bytes), created on first use and kept in the database.
+  Result<std::string> secret(const std::string& name);
+
   // Earliest next_attempt_at of any pending delivery, to sleep until then.
   Result<std::optional<Millis>> next_due();
   Result<std::map<std::string, std::int64_t>> delivery_counts();

@@ -119,3 +119,11 @@ TEST_CASE("send_at in the future schedules") {
   CHECK(plan[0].state == DeliveryState::kQueued);
   CHECK(plan[0].not_before == 1000);
 }
+
+TEST_CASE("contacts homeroom stopped using (gone, stopped, bounced) are skipped") {
+  auto g =
+      guardian("g1", {{"sms", "+15551234567", "stopped"}, {"email", "a@x.org"}}, {"sms", "email"});
+  auto plan = plan_message(roster_of({{g, true}}), note(), 0, {});
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].channel == "email");
+}

@@ -248,3 +248,70 @@ TEST_CASE("reopening applies no migration twice and keeps the data") {
   REQUIRE(s.is_ok());
   CHECK((*s)->get_staff("t1")->name == "Ms. Lee");
 }
+
+TEST_CASE("provider reports move deliveries forward only, and mark stopped contacts") {
+  Fixture f;
+  REQUIRE(f.send(note("msg_1")).is_ok());
+  auto leased = wait_for<std::vector<LeasedDelivery>>(
+      [&](auto done) { f.store->lease_due(10, 60'000, done); });
+  REQUIRE(leased->size() == 2);
+  std::vector<store::DeliveryUpdate> sent;
+  for (const auto& d : *leased) {
+    store::DeliveryUpdate u{d.id, d.attempt, DeliveryState::kSent, 0, "P-" + d.guardian_id, ""};
+    u.segments = d.channel == "sms" ? 2 : 0;
+    sent.push_back(u);
+  }
+  REQUIRE(wait_status([&](auto done) { f.store->record_updates(sent, done); }).is_ok());
+  using Kind = store::ProviderStatusUpdate::Kind;
+  auto report = [&](std::string channel, std::string id, Kind kind) {
+    REQUIRE(wait_status([&](auto done) {
+              f.store->record_provider_status({channel, id, kind, "30003"}, done);
+            }).is_ok());
+  };
+  report("sms", "P-g2", Kind::kDelivered);
+  report("sms", "P-g2", Kind::kUndelivered);  // after delivered: would move backwards, ignored
+  report("email", "P-g1", Kind::kContactStopped);
+  report("sms", "P-unknown", Kind::kDelivered);  // not ours: nothing happens
+  report("email", "P-g2", Kind::kDelivered);     // right id, wrong channel: nothing
+
+  auto view = f.store->get_message("msg_1");
+  std::map<std::string, store::DeliveryView> by;
+  for (const auto& d : view->deliveries) by[d.guardian_id] = d;
+  CHECK(by["g2"].state == DeliveryState::kDelivered);
+  CHECK(by["g2"].segments == 2);
+  CHECK(by["g1"].state == DeliveryState::kFailed);
+  CHECK(by["g1"].last_error == "contact stopped: 30003");
+  CHECK(f.store->get_guardian("g1")->contacts[0].status == "stopped");
+  CHECK(f.store->get_guardian("g2")->contacts[0].status == "active");
+}
+
+TEST_CASE("a contact gone at send time is marked so it is not used again") {
+  Fixture f;
+  REQUIRE(f.send(note("msg_1")).is_ok());
+  auto leased = wait_for<std::vector<LeasedDelivery>>(
+      [&](auto done) { f.store->lease_due(10, 60'000, done); });
+  std::vector<store::DeliveryUpdate> updates;
+  for (const auto& d : *leased) {
+    store::DeliveryUpdate u{d.id, d.attempt, DeliveryState::kFailed, 0, "", "contact gone: 410"};
+    if (d.guardian_id == "g1") u.contact_status = "gone";
+    updates.push_back(u);
+  }
+  REQUIRE(wait_status([&](auto done) { f.store->record_updates(updates, done); }).is_ok());
+  CHECK(f.store->get_guardian("g1")->contacts[0].status == "gone");
+  CHECK(f.store->get_guardian("g2")->contacts[0].status == "active");
+}
+
+TEST_CASE("named secrets are created once and kept") {
+  TempDir dir;
+  FakeClock clock;
+  std::string first;
+  {
+    auto s = std::move(*store::Store::open(dir / "h.db", clock));
+    first = *s->secret("tokens");
+    CHECK(first.size() == 32);
+    CHECK(*s->secret("tokens") == first);
+    CHECK(*s->secret("other") != first);
+  }
+  auto s = std::move(*store::Store::open(dir / "h.db", clock));
+  CHECK(*s->secret("tokens") == first);
+}
