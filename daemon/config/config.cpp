@@ -336,6 +336,78 @@ void check_public_url(Checker& check, const toml::node& node, std::string url,
   server.public_url = std::move(url);
 }
 
+// A DNS name: labels of [A-Za-z0-9-] (not starting or ending with '-'), at most 253 chars.
+bool valid_domain(std::string_view domain) {
+  if (domain.empty() || domain.size() > 253) return false;
+  std::size_t start = 0;
+  while (start <= domain.size()) {
+    auto end = domain.find('.', start);
+    if (end == std::string_view::npos) end = domain.size();
+    const auto label = domain.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    const bool chars_ok = std::all_of(label.begin(), label.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    });
+    if (!chars_ok) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+// An addr-spec with a dot-atom local part and a domain: what homeroom writes into From:.
+bool valid_email_address(std::string_view address) {
+  const auto at = address.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at > 64) return false;
+  const auto local = address.substr(0, at);
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
+    return false;
+  }
+  static constexpr std::string_view kAtext = "!#$%&'*+-/=?^_`{|}~.";
+  const bool local_ok = std::all_of(local.begin(), local.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kAtext.find(c) != std::string_view::npos;
+  });
+  return local_ok && valid_domain(address.substr(at + 1));
+}
+
+void check_email(Checker& check, const toml::table& email, EmailConfig& out) {
+  check.check_keys(email, "email", {"from_address", "from_name", "reply_domain", "bounce_domain"});
+  std::string text;
+  if (const auto* node = check.get_string(email, "email", "from_address", text)) {
+    if (valid_email_address(text)) {
+      out.from_address = text;
+    } else {
+      check.error(node->source(), "email.from_address",
+                  "expected an email address such as \"homeroom@school.example.org\", got " +
+                      quote_text(text));
+    }
+  }
+  if (const auto* node = check.get_string(email, "email", "from_name", text)) {
+    const bool clean = std::none_of(text.begin(), text.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (clean) {
+      out.from_name = text;
+    } else {
+      check.error(node->source(), "email.from_name", "must not contain control characters");
+    }
+  }
+  for (auto [key, field] : {std::pair{"reply_domain", &out.reply_domain},
+                            std::pair{"bounce_domain", &out.bounce_domain}}) {
+    if (const auto* node = check.get_string(email, "email", key, text)) {
+      if (text.empty() || valid_domain(text)) {
+        *field = text;
+      } else {
+        check.error(
+            node->source(), std::string("email.") + key,
+            "expected a domain name such as \"reply.school.example.org\", got " + quote_text(text));
+      }
+    }
+  }
+}
+
 void check_channels(Checker& check, const toml::table& root, Config& config) {
   const toml::node* node = root.get("channels");
   static constexpr std::string_view kRequired =
@@ -424,7 +496,7 @@ void check_channels(Checker& check, const toml::table& root, Config& config) {
 }
 
 void check_document(Checker& check, const toml::table& root, Config& config) {
-  check.check_keys(root, "", {"server", "store", "log", "plugins", "queue", "channels"});
+  check.check_keys(root, "", {"server", "store", "log", "plugins", "queue", "email", "channels"});
 
   if (const auto* server = check.section(root, "", "server")) {
     check.check_keys(
@@ -507,6 +579,9 @@ void check_document(Checker& check, const toml::table& root, Config& config) {
     }
     check.get_duration(*queue, "queue", "poll_interval_ms", 1, 60'000, q.poll_interval);
   }
+
+  if (const auto* email = check.section(root, "", "email"))
+    check_email(check, *email, config.email);
 
   check_channels(check, root, config);
 }

@@ -64,6 +64,17 @@ struct QueueConfig {
   std::chrono::milliseconds poll_interval{250};
 };
 
+// [email]: how homeroom's own email messages are addressed (the renderer builds them).
+struct EmailConfig {
+  std::string from_address = "homeroom@localhost";  // the From: header; an addr-spec
+  std::string from_name = "homeroom";               // its display name (any UTF-8)
+  // Domain of the Reply-To ("reply+TOKEN@reply_domain") and mailto: unsubscribe addresses; empty:
+  // no Reply-To and no mailto: unsubscribe.
+  std::string reply_domain;
+  // Domain of the envelope sender ("bounce+TOKEN@bounce_domain"); empty: reply_domain.
+  std::string bounce_domain;
+};
+
 // One [channels.NAME] table: a plugin instance serving one channel.
 struct ChannelInstanceConfig {
   std::string name;     // the NAME in [channels.NAME]; [a-z0-9_-]+; also the webhook path segment
@@ -80,6 +91,7 @@ struct Config {
   LogConfig log;
   PluginsConfig plugins;
   QueueConfig queue;
+  EmailConfig email;
   std::vector<ChannelInstanceConfig> channels;  // in file order; at most one per channel
   std::string source;                           // where it was read from ("<embedded>", a path)
 };

@@ -183,7 +183,7 @@ TEST_CASE("config: unknown keys are errors naming them, at every level") {
         "header_timeout_ms, body_timeout_ms, public_url)");
   CHECK(error_of(std::string("[sever]\n") + kChannels) ==
         "t.toml:1:2: sever: unknown key (expected one of: server, store, log, plugins, queue, "
-        "channels)");
+        "email, channels)");
   CHECK(error_of(std::string(kChannels) + "chanel = \"sms\"\n") ==
         "t.toml:5:1: channels.email.chanel: unknown key (expected one of: plugin, channel, "
         "settings)");
@@ -430,4 +430,56 @@ TEST_CASE("config: the pre-scan follows arrays, inline tables and bare values") 
   REQUIRE_FALSE(result.is_ok());  // an inline table is not a scalar setting: a schema error
   CHECK(result.status().code() == Code::kInvalidArgument);
   CHECK(result.status().field() == "channels.email.settings.b");
+}
+
+TEST_CASE("config: [email] defaults, values and validation naming the key") {
+  auto defaults = parse(kChannels);
+  REQUIRE(defaults.is_ok());
+  CHECK(defaults->email.from_address == "homeroom@localhost");
+  CHECK(defaults->email.from_name == "homeroom");
+  CHECK(defaults->email.reply_domain.empty());
+  CHECK(defaults->email.bounce_domain.empty());
+
+  auto shipped = load_config(HOMEROOM_SOURCE_DIR "/config/homeroom.toml");
+  REQUIRE(shipped.is_ok());
+  CHECK(shipped->email.from_address == "homeroom@localhost");
+  CHECK(shipped->email.reply_domain.empty());
+
+  auto set = parse(std::string(R"(
+[email]
+from_address = "office+notes@lincoln.example.org"
+from_name = "Escuela Lincoln — Oficina"
+reply_domain = "reply.lincoln.example.org"
+bounce_domain = "bounces.example.org"
+)") + kChannels);
+  INFO(set.status().to_string());
+  REQUIRE(set.is_ok());
+  CHECK(set->email.from_address == "office+notes@lincoln.example.org");
+  CHECK(set->email.from_name == "Escuela Lincoln — Oficina");
+  CHECK(set->email.reply_domain == "reply.lincoln.example.org");
+  CHECK(set->email.bounce_domain == "bounces.example.org");
+
+  for (const char* bad : {"\"nobody\"", "\"@x.org\"", "\"a@\"", "\"a b@x.org\"", "\"a@x..org\"",
+                          "\"a@-x.org\"", "\"a..b@x.org\"", "\"<a@x.org>\""}) {
+    INFO(bad);
+    auto e = parse(std::string("[email]\nfrom_address = ") + bad + "\n" + kChannels);
+    REQUIRE_FALSE(e.is_ok());
+    CHECK(e.status().field() == "email.from_address");
+    CHECK(e.status().message().find("t.toml:2:16: email.from_address: expected an email") == 0);
+  }
+  for (const char* key : {"reply_domain", "bounce_domain"}) {
+    for (const char* bad :
+         {"\"re ply.org\"", "\"x_y.org\"", "\"a.-b.org\"", "\"a..org\"", "\"a@b.org\""}) {
+      INFO(key << " = " << bad);
+      auto e = parse(std::string("[email]\n") + key + " = " + bad + "\n" + kChannels);
+      REQUIRE_FALSE(e.is_ok());
+      CHECK(e.status().field() == std::string("email.") + key);
+    }
+  }
+  CHECK(error_of(std::string("[email]\nfrom_name = \"a\\nb\"\n") + kChannels)
+            .find("email.from_name: must not contain control characters") != std::string::npos);
+  CHECK(error_of(std::string("[email]\nreply_to = \"x.org\"\n") + kChannels)
+            .find("email.reply_to: unknown key") != std::string::npos);
+  CHECK(error_of(std::string("[email]\nfrom_address = 3\n") + kChannels)
+            .find("email.from_address: expected a string, got an integer") != std::string::npos);
 }
