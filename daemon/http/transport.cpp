@@ -1,0 +1,588 @@
+#include "http/transport.h"
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+namespace homeroom {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxResponseBody = 8 * 1024 * 1024;  // a provider answer, never a download
+constexpr auto kMaxPollWait = std::chrono::milliseconds(1000);
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      throw std::runtime_error("curl_global_init failed");
+    }
+  });
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+int month_index(std::string_view name) {
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (std::size_t i = 0; i < kMonths.size(); ++i) {
+    if (iequals(kMonths[i], name)) return static_cast<int>(i) + 1;
+  }
+  return 0;
+}
+
+bool parse_int(std::string_view s, int& out) {
+  if (s.empty()) return false;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+std::vector<std::string_view> split_words(std::string_view s, std::string_view separators) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && separators.find(s[i]) != std::string_view::npos) ++i;
+    std::size_t j = i;
+    while (j < s.size() && separators.find(s[j]) == std::string_view::npos) ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// HTTP-date (RFC 9110 5.6.7) -> Unix milliseconds; false when it does not parse.
+bool parse_http_date(std::string_view text, Millis& out) {
+  // IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT" and RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" split
+  // into the same words; asctime "Sun Nov  6 08:49:37 1994" has the month first.
+  const auto w = split_words(text, " ,-:");
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (w.size() == 8 && iequals(w[7], "GMT")) {
+    month = month_index(w[2]);
+    if (!parse_int(w[1], day) || !parse_int(w[3], year) || !parse_int(w[4], hour) ||
+        !parse_int(w[5], minute) || !parse_int(w[6], second)) {
+      return false;
+    }
+    if (w[3].size() == 2) year += year < 70 ? 2000 : 1900;
+  } else if (w.size() == 7) {
+    month = month_index(w[1]);
+    if (!parse_int(w[2], day) || !parse_int(w[3], hour) || !parse_int(w[4], minute) ||
+        !parse_int(w[5], second) || !parse_int(w[6], year)) {
+      return false;
+    }
+  } else {
+    return false;
+  }
+  if (month == 0 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
+  using namespace std::chrono;
+  const year_month_day ymd{std::chrono::year{year},
+                           std::chrono::month{static_cast<unsigned>(month)},
+                           std::chrono::day{static_cast<unsigned>(day)}};
+  if (!ymd.ok()) return false;
+  const auto t = sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second};
+  out = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  return true;
+}
+
+}  // namespace
+
+std::int64_t parse_retry_after(std::string_view value, Millis now) {
+  value = trim(value);
+  if (value.empty()) return 0;
+  if (std::all_of(value.begin(), value.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; })) {
+    constexpr std::int64_t kYear = 365LL * 24 * 3600;
+    std::int64_t seconds = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || seconds > kYear) seconds = kYear;  // absurdly far: cap, not wrap
+    return seconds * 1000;
+  }
+  Millis at = 0;
+  if (!parse_http_date(value, at)) return 0;
+  return at > now ? at - now : 0;
+}
+
+std::string redact_secrets(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) {
+    if (secret.empty()) continue;
+    std::size_t pos = 0;
+    while ((pos = text.find(secret, pos)) != std::string::npos) {
+      text.replace(pos, secret.size(), "***");
+      pos += 3;
+    }
+  }
+  return text;
+}
+
+namespace {
+
+// One transfer: the request's bytes (alive while curl reads them), what came back, the callback.
+struct Transfer {
+  bool is_smtp = false;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  curl_slist* recipient_list = nullptr;
+  std::string method, url;
+  std::vector<std::pair<std::string, std::string>> request_headers;
+  std::vector<std::string> secrets;
+  std::string upload;  // HTTP body or SMTP message
+  std::size_t upload_offset = 0;
+  std::size_t recipient_count = 0;
+  TransferCallback done;
+  SteadyClock::time_point started;
+  std::array<char, CURL_ERROR_SIZE> error_buffer{};
+  TransferResult result;
+  bool body_truncated = false;
+  // SMTP: the last complete reply, read from the protocol trace; replies after QUIT are ignored.
+  std::string reply_pending, last_reply;
+  bool quit_sent = false;
+
+  Transfer() = default;
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+  ~Transfer() {
+    if (easy != nullptr) curl_easy_cleanup(easy);
+    curl_slist_free_all(header_list);
+    curl_slist_free_all(recipient_list);
+  }
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t n = size * count;
+  const std::size_t room = kMaxResponseBody - std::min(kMaxResponseBody, t->result.body.size());
+  if (n > room) t->body_truncated = true;
+  t->result.body.append(data, std::min(n, room));
+  return n;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t n = size * count;
+  const std::string_view line(data, n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    t->result.headers.clear();  // a new response (after 100 Continue or a redirect)
+    return n;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return n;
+  t->result.headers.emplace_back(std::string(trim(line.substr(0, colon))),
+                                 std::string(trim(line.substr(colon + 1))));
+  return n;
+}
+
+std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t n = std::min(size * count, t->upload.size() - t->upload_offset);
+  std::copy_n(t->upload.data() + t->upload_offset, n, buffer);
+  t->upload_offset += n;
+  return n;
+}
+
+int on_smtp_trace(CURL* /*easy*/, curl_infotype type, char* data, std::size_t size, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::string_view text(data, size);
+  if (type == CURLINFO_HEADER_OUT) {
+    if (text.size() >= 4 && iequals(text.substr(0, 4), "QUIT")) t->quit_sent = true;
+    return 0;
+  }
+  if (type != CURLINFO_HEADER_IN || t->quit_sent) return 0;
+  // One call may carry one or several reply lines.
+  for (const auto raw : split_words(text, "\r\n")) {
+    const std::string_view line = trim(raw);
+    if (line.size() < 3) continue;
+    if (!t->reply_pending.empty()) t->reply_pending += '\n';
+    t->reply_pending += line;
+    if (line.size() == 3 || line[3] != '-') {  // "250 ok" ends a reply; "250-..." continues it
+      t->last_reply = std::move(t->reply_pending);
+      t->reply_pending.clear();
+    }
+  }
+  return 0;
+}
+
+std::string header_trace(const Transfer& t) {
+  std::string out;
+  for (const auto& [name, value] : t.request_headers) {
+    if (!out.empty()) out += ", ";
+    out += name;
+    out += ": ";
+    out += iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") ? "***" : value;
+  }
+  return redact_secrets(std::move(out), t.secrets);
+}
+
+}  // namespace
+
+struct Transport::Impl {
+  const Clock& clock;
+  TransportOptions options;
+  CURLM* multi = nullptr;
+  std::thread thread;
+
+  mutable std::mutex mu;
+  std::deque<std::unique_ptr<Transfer>> queue;  // guarded by mu
+  bool accepting = true;                        // guarded by mu
+  bool stopping = false;                        // guarded by mu
+  SteadyClock::time_point stop_deadline;        // guarded by mu
+  std::mutex shutdown_mu;                       // one shutdown at a time
+  bool joined = false;                          // guarded by shutdown_mu
+  std::atomic<std::size_t> in_flight{0};
+
+  // Transport thread only.
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;
+
+  Impl(const Clock& c, TransportOptions o) : clock(c), options(o) {
+    global_init();
+    multi = curl_multi_init();
+    if (multi == nullptr) throw std::runtime_error("curl_multi_init failed");
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, options.max_total_connections);
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+    thread = std::thread([this] { run(); });
+  }
+
+  ~Impl() {
+    if (multi != nullptr) curl_multi_cleanup(multi);
+  }
+
+  void submit(std::unique_ptr<Transfer> t) {
+    {
+      std::lock_guard lock(mu);
+      if (accepting) {
+        ++in_flight;
+        queue.push_back(std::move(t));
+        t = nullptr;
+      }
+    }
+    if (t == nullptr) {
+      curl_multi_wakeup(multi);
+      return;
+    }
+    ++in_flight;
+    t->result.transport_error = kTransportRefused;
+    t->result.error_text = "transport shut down";
+    finish(std::move(t));
+  }
+
+  // Configures the easy handle; false (with result filled) when curl refuses.
+  bool prepare(Transfer& t, std::chrono::milliseconds timeout) {
+    t.easy = curl_easy_init();
+    if (t.easy == nullptr) {
+      t.result.transport_error = CURLE_FAILED_INIT;
+      t.result.error_text = "curl_easy_init failed";
+      return false;
+    }
+    CURL* e = t.easy;
+    if (timeout.count() <= 0) timeout = options.default_timeout;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_buffer.data());
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (curl_easy_setopt(e, CURLOPT_URL, t.url.c_str()) != CURLE_OK) {
+      t.result.transport_error = CURLE_URL_MALFORMAT;
+      t.result.error_text = "bad URL";
+      return false;
+    }
+    return true;
+  }
+
+  void start_http(Transfer& t, std::chrono::milliseconds timeout) {
+    if (!prepare(t, timeout)) return;
+    CURL* e = t.easy;
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    // On https, wait for a connection being set up to say (ALPN) whether it multiplexes (h2)
+    // rather than open another. Never on http://: it would queue each transfer behind the last.
+    if (t.url.rfind("https://", 0) == 0) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    if (t.method == "GET") {
+      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (t.method == "HEAD") {
+      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else {
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t.method.c_str());
+    }
+    if (!t.upload.empty() || t.method == "POST" || t.method == "PUT" || t.method == "PATCH") {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.upload.data());
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.upload.size()));
+    }
+    bool has_expect = false;
+    for (const auto& [name, value] : t.request_headers) {
+      has_expect = has_expect || iequals(name, "Expect");
+      const std::string line = value.empty() ? name + ";" : name + ": " + value;
+      t.header_list = curl_slist_append(t.header_list, line.c_str());
+    }
+    // No "Expect: 100-continue" round trip for large bodies: providers answer at once anyway.
+    if (!has_expect) t.header_list = curl_slist_append(t.header_list, "Expect:");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+  }
+
+  void start_smtp(Transfer& t, const SmtpRequest& r) {
+    if (!prepare(t, r.timeout)) return;
+    CURL* e = t.easy;
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(e, CURLOPT_USE_SSL,
+                     static_cast<long>(r.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.verify_peer ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.verify_peer ? 2L : 0L);
+    if (!r.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str());
+    if (!r.username.empty()) {
+      curl_easy_setopt(e, CURLOPT_USERNAME, r.username.c_str());  // curl copies strings
+      curl_easy_setopt(e, CURLOPT_PASSWORD, r.password.c_str());
+    }
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, r.mail_from.c_str());
+    for (const auto& rcpt : r.recipients) {
+      t.recipient_list = curl_slist_append(t.recipient_list, rcpt.c_str());
+    }
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, t.recipient_list);
+    // A refused recipient fails the whole submission (the plugin sends one recipient per message).
+#if LIBCURL_VERSION_NUM >= 0x080200
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT_ALLOWFAILS, 0L);
+#else
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 0L);  // 7.88's spelling of the same option
+#endif
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, &on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, &t);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t.upload.size()));
+    // The protocol trace gives us the server's reply text; nothing of it is logged.
+    curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, &on_smtp_trace);
+    curl_easy_setopt(e, CURLOPT_DEBUGDATA, &t);
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+  }
+
+  // Hands a prepared transfer to the multi (transport thread).
+  void add(std::unique_ptr<Transfer> t) {
+    t->started = SteadyClock::now();
+    if (t->easy == nullptr || t->result.transport_error != 0) {
+      finish(std::move(t));
+      return;
+    }
+    if (const CURLMcode rc = curl_multi_add_handle(multi, t->easy); rc != CURLM_OK) {
+      t->result.transport_error = CURLE_FAILED_INIT;
+      t->result.error_text = curl_multi_strerror(rc);
+      finish(std::move(t));
+      return;
+    }
+    CURL* key = t->easy;
+    active.emplace(key, std::move(t));
+  }
+
+  void collect(Transfer& t, CURLcode code) {
+    TransferResult& r = t.result;
+    long response = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &response);
+    const bool smtp_refusal = t.is_smtp && response >= 400;
+    if (code != CURLE_OK && !smtp_refusal) {
+      r.transport_error = static_cast<int>(code);
+      r.error_text = t.error_buffer[0] != '\0' ? std::string(t.error_buffer.data())
+                                               : std::string(curl_easy_strerror(code));
+      r.error_text = redact_secrets(std::move(r.error_text), t.secrets);
+      r.status = 0;
+      r.headers.clear();
+      r.body.clear();
+      return;
+    }
+    r.status = response;
+    if (t.is_smtp) {
+      r.body = t.last_reply;
+      return;
+    }
+    for (const auto& [name, value] : r.headers) {
+      if (iequals(name, "Retry-After")) {
+        r.retry_after_ms = parse_retry_after(value, clock.now());
+        break;
+      }
+    }
+  }
+
+  void trace(const Transfer& t) {
+    if (!spdlog::should_log(spdlog::level::debug)) return;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.started);
+    const std::string url = redact_secrets(t.url, t.secrets);
+    const std::size_t down = t.is_smtp ? 0 : t.result.body.size();
+    if (t.result.transport_error != 0) {
+      spdlog::debug(
+          "transfer {} {} failed after {} ms: {} ({}) [{}] up {} B", t.method, url, ms.count(),
+          t.result.error_text, t.result.transport_error,
+          t.is_smtp ? std::to_string(t.recipient_count) + " recipient(s)" : header_trace(t),
+          t.upload.size());
+      return;
+    }
+    spdlog::debug("transfer {} {} -> {} in {} ms [{}] up {} B, down {} B{}", t.method, url,
+                  t.result.status, ms.count(),
+                  t.is_smtp ? std::to_string(t.recipient_count) + " recipient(s)" : header_trace(t),
+                  t.upload.size(), down, t.body_truncated ? " (truncated)" : "");
+  }
+
+  void finish(std::unique_ptr<Transfer> t) {
+    trace(*t);
+    TransferCallback done = std::move(t->done);
+    TransferResult result = std::move(t->result);
+    t.reset();  // frees the easy handle; the connection stays in the multi's cache
+    try {
+      if (done) done(std::move(result));
+    } catch (const std::exception& e) {
+      spdlog::error("transport: a transfer callback threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("transport: a transfer callback threw");
+    }
+    done = nullptr;
+    --in_flight;
+  }
+
+  void read_done() {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL* easy = msg->easy_handle;
+      const CURLcode code = msg->data.result;
+      curl_multi_remove_handle(multi, easy);
+      auto it = active.find(easy);
+      if (it == active.end()) continue;
+      auto t = std::move(it->second);
+      active.erase(it);
+      collect(*t, code);
+      finish(std::move(t));
+    }
+  }
+
+  void fail_all_active(const char* why) {
+    auto transfers = std::move(active);
+    active.clear();
+    for (auto& [easy, t] : transfers) {
+      curl_multi_remove_handle(multi, easy);
+      t->result = TransferResult{};
+      t->result.transport_error = CURLE_ABORTED_BY_CALLBACK;
+      t->result.error_text = why;
+      finish(std::move(t));
+    }
+  }
+
+  void run() {
+    for (;;) {
+      std::deque<std::unique_ptr<Transfer>> fresh;
+      bool stop = false;
+      SteadyClock::time_point deadline;
+      {
+        std::lock_guard lock(mu);
+        fresh.swap(queue);
+        stop = stopping;
+        deadline = stop_deadline;
+      }
+      for (auto& t : fresh) add(std::move(t));
+      int running = 0;
+      curl_multi_perform(multi, &running);
+      read_done();
+      if (stop) {
+        bool queue_empty = false;
+        {
+          std::lock_guard lock(mu);
+          queue_empty = queue.empty();
+        }
+        if (active.empty() && queue_empty) break;
+        if (SteadyClock::now() >= deadline) {
+          fail_all_active("transport shut down before the transfer finished");
+          std::lock_guard lock(mu);
+          if (queue.empty()) break;
+          continue;
+        }
+      }
+      long curl_wait = -1;
+      curl_multi_timeout(multi, &curl_wait);
+      auto wait = kMaxPollWait;
+      if (curl_wait >= 0) wait = std::min(wait, std::chrono::milliseconds(curl_wait));
+      if (stop) {
+        const auto until_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - SteadyClock::now() + std::chrono::milliseconds(1));
+        wait = std::max(std::chrono::milliseconds(0), std::min(wait, until_deadline));
+      }
+      curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
+    }
+  }
+};
+
+Transport::Transport(const Clock& clock, TransportOptions options)
+    : impl_(std::make_unique<Impl>(clock, options)) {}
+
+Transport::~Transport() { shutdown(std::chrono::seconds(5)); }
+
+void Transport::http(HttpRequest request, TransferCallback done) {
+  auto t = std::make_unique<Transfer>();
+  t->method = std::move(request.method);
+  if (t->method.empty()) t->method = "GET";
+  t->url = std::move(request.url);
+  t->request_headers = std::move(request.headers);
+  t->upload = std::move(request.body);
+  t->secrets = std::move(request.secrets);
+  t->done = std::move(done);
+  impl_->start_http(*t, request.timeout);
+  impl_->submit(std::move(t));
+}
+
+void Transport::smtp(SmtpRequest request, TransferCallback done) {
+  auto t = std::make_unique<Transfer>();
+  t->is_smtp = true;
+  t->method = "SMTP";
+  t->url = request.url;
+  t->upload = std::move(request.message);
+  t->recipient_count = request.recipients.size();
+  if (!request.password.empty()) t->secrets.push_back(request.password);
+  t->done = std::move(done);
+  impl_->start_smtp(*t, request);
+  impl_->submit(std::move(t));
+}
+
+void Transport::shutdown(std::chrono::milliseconds deadline) {
+  std::lock_guard once(impl_->shutdown_mu);
+  if (impl_->joined) return;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->accepting = false;
+    impl_->stopping = true;
+    impl_->stop_deadline = SteadyClock::now() + deadline;
+  }
+  curl_multi_wakeup(impl_->multi);
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->joined = true;
+}
+
+std::size_t Transport::in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace homeroom
