@@ -98,11 +98,12 @@ const server = http.createServer((req, res) => {
   req.setEncoding('utf8');
   req.on('data', (c) => { body += c; });
   req.on('end', () => {
-    if (req.method === 'POST' && req.url === '/token') return onToken(req, res, body);
-    if (req.method === 'POST' && req.url === '/v1/projects/' + a.project + '/messages:send') {
+    const path = new URL(req.url, 'http://127.0.0.1').pathname;
+    if (req.method === 'POST' && path === '/token') return onToken(req, res, body);
+    if (req.method === 'POST' && path === '/v1/projects/' + a.project + '/messages:send') {
       return onSend(req, res, body);
     }
-    if (req.method === 'GET' && req.url === '/stats') return reply(res, 200, stats);
+    if (req.method === 'GET' && path === '/stats') return reply(res, 200, stats);
     reply(res, 404, { error: { code: 404, status: 'NOT_FOUND', message: 'no route ' + req.url } });
   });
 });

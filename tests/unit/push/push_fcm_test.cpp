@@ -19,6 +19,7 @@
 #include "push_crypto.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
+#include "transport_host.h"
 
 namespace push = homeroom::push;
 using homeroom::testing::CannedResult;
@@ -239,7 +240,8 @@ TEST_CASE("push_fcm caches the token until 60 s before expiry", "[push][fcm]") {
   for (const auto& o : f.host.outcomes) CHECK(o.kind == HR_OUTCOME_ACCEPTED);
 }
 
-TEST_CASE("push_fcm: one token request at a time; its failure fails the waiters", "[push][fcm]") {
+TEST_CASE("push_fcm: one token request at a time, and its failure fails the waiters",
+          "[push][fcm]") {
   Fixture f;
   f.create();
   f.plugin.send(1, kDevice, kPayload);
@@ -375,68 +377,30 @@ TEST_CASE("push_fcm refuses contacts that are not FCM tokens", "[push][fcm]") {
   CHECK(f.host.requests.empty());
 }
 
-// ---- end to end over loopback: a libcurl host and tests/peers/fcm_fake.js ----
+// ---- end to end over loopback: the daemon's Transport and tests/peers/fcm_fake.js ----
 
 namespace {
 
-size_t collect(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
+std::string http_get(const std::string& url) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* user) {
+        static_cast<std::string*>(user)->append(data, size * n);
+        return size * n;
+      });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  const CURLcode rc = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) throw std::runtime_error("GET " + url + " failed");
+  return body;
 }
-
-// A synchronous host: each HTTP request runs to completion with libcurl inside host_http_request.
-struct CurlHost {
-  FakeHost fake;  // outcomes, logs and clock
-  hr_host_api api{};
-  CurlHost() {
-    api = *fake.api();
-    api.host = this;
-    api.host_log = [](void* h, int32_t, const char* m) {
-      static_cast<CurlHost*>(h)->fake.logs.emplace_back(m);
-    };
-    api.host_delivery_done = [](void* h, uint64_t token, const hr_outcome* o) {
-      static_cast<CurlHost*>(h)->fake.outcomes.push_back(
-          {token, o->kind, o->provider_id ? o->provider_id : "", o->reason ? o->reason : "",
-           o->retry_after_ms});
-    };
-    api.host_now_ms = [](void* h) { return static_cast<CurlHost*>(h)->fake.now_ms; };
-    api.host_http_request = [](void*, const hr_http_request* r, hr_transfer_done_fn done,
-                               void* user) {
-      CURL* curl = curl_easy_init();
-      curl_slist* headers = nullptr;
-      for (size_t i = 0; i < r->header_count; ++i) {
-        headers = curl_slist_append(
-            headers, (std::string(r->headers[i].name) + ": " + r->headers[i].value).c_str());
-      }
-      std::string body;
-      curl_easy_setopt(curl, CURLOPT_URL, r->url);
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, r->method);
-      curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r->body);
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(r->body_len));
-      curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
-      curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-      curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-      const CURLcode rc = curl_easy_perform(curl);
-      long status = 0;
-      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-      hr_transfer_result result{};
-      result.size = sizeof(result);
-      result.transport_error = rc == CURLE_OK ? 0 : static_cast<int32_t>(rc);
-      result.error_text = rc == CURLE_OK ? "" : curl_easy_strerror(rc);
-      result.status = static_cast<int32_t>(status);
-      result.body = body.c_str();
-      result.body_len = body.size();
-      curl_slist_free_all(headers);
-      curl_easy_cleanup(curl);
-      done(user, &result);
-    };
-  }
-};
 
 }  // namespace
 
-TEST_CASE("push_fcm against a loopback FCM fake that verifies the JWT", "[push][fcm][node]") {
+TEST_CASE("push_fcm through the real Transport against a loopback FCM fake that verifies the JWT",
+          "[push][fcm][node]") {
   homeroom::testing::TempDir dir;
   const auto& sa = service_account();
   const auto port_file = dir / "port";
@@ -451,52 +415,55 @@ TEST_CASE("push_fcm against a loopback FCM fake that verifies the JWT", "[push][
   REQUIRE(std::filesystem::exists(port_file));
   const std::string base = "http://127.0.0.1:" + read_file(port_file);
 
-  auto run = [&](const std::map<std::string, std::string>& settings, CurlHost& host) {
+  // Three sends at once: they share one token request; results arrive on the transport thread.
+  auto run = [&](const std::map<std::string, std::string>& settings) {
     LoadedPlugin plugin("push_fcm");
-    REQUIRE(plugin.create(&host.api, settings).empty());
-    plugin.send(1, kDevice, kPayload, "urgent");
-    plugin.send(2, R"({"fcm_token":"dev-gone"})", kPayload);
-    plugin.send(3, kDevice, kPayload);
+    homeroom::testing::TransportHost host;
+    REQUIRE(plugin.create(host.api(), settings).empty());
+    host.call([&] {
+      plugin.send(1, kDevice, kPayload, "urgent");
+      plugin.send(2, R"({"fcm_token":"dev-gone"})", kPayload);
+      plugin.send(3, kDevice, kPayload);
+    });
+    auto outcomes = host.wait_outcomes(3);
+    const std::string logs = host.all_logs();
+    CHECK_THAT(logs, !Catch::Contains("PRIVATE KEY"));
+    host.stop();
+    std::sort(outcomes.begin(), outcomes.end(),
+              [](const auto& a, const auto& b) { return a.token < b.token; });
+    return outcomes;
   };
 
   SECTION("the right key: accepted, gone, and one token for three sends") {
-    CurlHost host;
-    run({{"project_id", "lincoln-sd"},
-         {"service_account_json", sa.json_text},
-         {"token_url", base + "/token"},
-         {"fcm_base_url", base}},
-        host);
+    const auto outcomes = run({{"project_id", "lincoln-sd"},
+                               {"service_account_json", sa.json_text},
+                               {"token_url", base + "/token"},
+                               {"fcm_base_url", base}});
     INFO(fake.output());
-    REQUIRE(host.fake.outcomes.size() == 3);
-    CHECK(host.fake.outcomes[0].kind == HR_OUTCOME_ACCEPTED);
-    CHECK(host.fake.outcomes[0].provider_id.rfind("projects/lincoln-sd/messages/", 0) == 0);
-    CHECK(host.fake.outcomes[1].kind == HR_OUTCOME_CONTACT_GONE);
-    CHECK(host.fake.outcomes[2].kind == HR_OUTCOME_ACCEPTED);
-    CurlHost stats_host;
-    std::string stats_body;
-    CURL* curl = curl_easy_init();
-    curl_easy_setopt(curl, CURLOPT_URL, (base + "/stats").c_str());
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &stats_body);
-    REQUIRE(curl_easy_perform(curl) == CURLE_OK);
-    curl_easy_cleanup(curl);
-    const json stats = json::parse(stats_body);
+    REQUIRE(outcomes.size() == 3);
+    CHECK(outcomes[0].kind == HR_OUTCOME_ACCEPTED);
+    CHECK(outcomes[0].provider_id.rfind("projects/lincoln-sd/messages/", 0) == 0);
+    CHECK(outcomes[1].kind == HR_OUTCOME_CONTACT_GONE);
+    CHECK_THAT(outcomes[1].reason, Catch::Contains("UNREGISTERED"));
+    CHECK(outcomes[2].kind == HR_OUTCOME_ACCEPTED);
+    const std::string stats_body = http_get(base + "/stats");
     INFO(stats_body);
+    const json stats = json::parse(stats_body);
     CHECK(stats["token_requests"] == 1);
     CHECK(stats["sends"] == 3);
     CHECK(stats["errors"].empty());
     CHECK(stats["messages"][0]["android"]["priority"] == "high");
     CHECK(stats["messages"][0]["notification"]["title"] == "Lincoln Elementary");
   }
-  SECTION("a JWT for another audience is refused by the fake: sends are RETRYABLE") {
-    CurlHost host;
-    // token_url names a path the fake does not sign for: it answers 404 -> token failure.
-    run({{"project_id", "lincoln-sd"},
-         {"service_account_file", sa.json_file.string()},
-         {"token_url", base + "/token?x=1"},
-         {"fcm_base_url", base}},
-        host);
-    REQUIRE(host.fake.outcomes.size() == 3);
-    for (const auto& o : host.fake.outcomes) CHECK(o.kind == HR_OUTCOME_RETRYABLE);
+  SECTION("a JWT the fake refuses (wrong audience): all three sends RETRYABLE") {
+    const auto outcomes = run({{"project_id", "lincoln-sd"},
+                               {"service_account_file", sa.json_file.string()},
+                               {"token_url", base + "/token?aud=other"},
+                               {"fcm_base_url", base}});
+    REQUIRE(outcomes.size() == 3);
+    for (const auto& o : outcomes) {
+      CHECK(o.kind == HR_OUTCOME_RETRYABLE);
+      CHECK_THAT(o.reason, Catch::Contains("invalid_grant") && Catch::Contains("aud"));
+    }
   }
 }

@@ -3,15 +3,19 @@
 // the captured body by npm http_ece (tests/peers/webpush_check.js), which also verifies the VAPID
 // JWT.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "fake_host.h"
 #include "push_crypto.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
+#include "transport_host.h"
 
 namespace push = homeroom::push;
 using homeroom::testing::CannedResult;
@@ -292,4 +296,79 @@ TEST_CASE("push_webpush body decrypts with http_ece and its VAPID JWT verifies i
         dir / "log");
     CHECK(code != 0);
   }
+}
+
+TEST_CASE("push_webpush through the real Transport to a loopback push service that decrypts",
+          "[push][webpush][node]") {
+  homeroom::testing::TempDir dir;
+  const std::string script = std::string(HOMEROOM_SOURCE_DIR) + "/tests/peers/webpush_check.js";
+  auto [code, out] = homeroom::testing::run_command(
+      {"/usr/bin/node", script, "keygen", "--out", (dir / "keys.json").string()}, dir / "log");
+  REQUIRE(code == 0);
+  std::ifstream keys_in(dir / "keys.json");
+  const auto keys = nlohmann::json::parse(keys_in);
+  const VapidKeys vapid = make_vapid();
+
+  LoadedPlugin plugin("push_webpush");
+  homeroom::testing::TransportHost host;
+  const auto port_file = dir / "port";
+  homeroom::testing::Process service(
+      {"/usr/bin/node", script, "serve", "--port-file", port_file.string(), "--keys",
+       (dir / "keys.json").string(), "--vapid-public-key", vapid.public_b64, "--sub",
+       "https://lincoln.example.org/contact", "--exp",
+       std::to_string(host.now() / 1000 + 12 * 3600), "--record", (dir / "record.jsonl").string(),
+       "--gone", "/sub/expired"},
+      dir / "service.log");
+  for (int i = 0; i < 1000 && !std::filesystem::exists(port_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(std::filesystem::exists(port_file));
+  std::ifstream port_in(port_file);
+  std::string port;
+  port_in >> port;
+  const std::string base = "http://127.0.0.1:" + port;
+  auto to = [&](const std::string& path) {
+    return nlohmann::json{{"endpoint", base + path},
+                          {"keys", {{"p256dh", keys["p256dh"]}, {"auth", keys["auth"]}}}}
+        .dump();
+  };
+
+  REQUIRE(plugin
+              .create(host.api(), {{"vapid_public_key", vapid.public_b64},
+                                   {"vapid_private_key", vapid.private_b64},
+                                   {"subject", "https://lincoln.example.org/contact"},
+                                   {"ttl_seconds", "600"}})
+              .empty());
+  const std::string urgent =
+      R"({"title":"Lincoln","body":"Early dismissal 12:30","category":"urgent","lang":"en","tag":"u1"})";
+  host.call([&] {
+    plugin.send(1, to("/sub/a"), kPayload, "note");
+    plugin.send(2, to("/sub/b"), urgent, "urgent");
+    plugin.send(3, to("/sub/expired"), kPayload, "note");
+  });
+  auto outcomes = host.wait_outcomes(3);
+  const std::string logs = host.all_logs();
+  host.stop();
+  INFO(service.output());
+  REQUIRE(outcomes.size() == 3);
+  std::sort(outcomes.begin(), outcomes.end(),
+            [](const auto& a, const auto& b) { return a.token < b.token; });
+  CHECK(outcomes[0].kind == HR_OUTCOME_ACCEPTED);
+  CHECK(outcomes[0].provider_id.rfind(base + "/m/", 0) == 0);
+  CHECK(outcomes[1].kind == HR_OUTCOME_ACCEPTED);
+  CHECK(outcomes[2].kind == HR_OUTCOME_CONTACT_GONE);
+  CHECK_THAT(logs, !Catch::Contains(vapid.private_b64));
+
+  std::map<std::string, nlohmann::json> received;
+  std::ifstream record(dir / "record.jsonl");
+  for (std::string line; std::getline(record, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    received[entry["path"]] = entry;
+  }
+  REQUIRE(received.size() == 2);
+  CHECK(received["/sub/a"]["plaintext"] == kPayload);
+  CHECK(received["/sub/a"]["urgency"] == "normal");
+  CHECK(received["/sub/a"]["ttl"] == "600");
+  CHECK(received["/sub/b"]["plaintext"] == urgent);
+  CHECK(received["/sub/b"]["urgency"] == "high");
 }
