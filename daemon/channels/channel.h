@@ -11,7 +11,16 @@
 // dropped: it must not unwind through plugin (C) frames.
 //
 // Lifetime: a Channel keeps its plugin library loaded. Destroying it waits for every outstanding
-// send to be reported, then destroys the plugin instance.
+// send to be reported and every transfer the plugin started to be completed, then destroys the
+// plugin instance. Shut the Transport down (which completes every transfer) before destroying
+// channels whose plugins may still be waiting for one.
+//
+// Host services: a plugin's host_http_request / host_smtp_send go to HostServices::transport (with
+// none, they complete at once with transport_error and "no transport"); the plugin's completion
+// callback runs on the transport thread while holding the instance's call lock. host_now_ms reads
+// HostServices::clock (the system clock when null). Status updates a plugin reports from inside
+// on_webhook reach HostServices::on_status after on_webhook returns, outside the call lock, before
+// webhook() returns.
 #pragma once
 
 #include <cstddef>
@@ -20,13 +29,48 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
 
 namespace homeroom {
 
+class Clock;
 class PluginLibrary;
+class Transport;
+
+// A provider's report about a message it accepted earlier (hr_status_update, copied).
+struct ProviderStatus {
+  std::string channel_instance;  // the reporting channel instance's name
+  std::string provider_id;       // as the plugin returned it in SendOutcome::provider_id
+  int status = 0;                // hr_provider_status: 1 sent .. 5 contact stopped
+  std::string reason;
+};
+
+// What the daemon offers plugins besides logging and reporting; all optional. The transport and
+// clock must outlive every Channel created with them.
+struct HostServices {
+  Transport* transport = nullptr;
+  const Clock* clock = nullptr;
+  std::function<void(const ProviderStatus&)> on_status;
+};
+
+// A request to /hooks/<instance>/<path>, as the HTTP layer received it.
+struct WebhookRequest {
+  std::string method;
+  std::string path;        // what follows /hooks/<instance>/, e.g. "status"
+  std::string public_url;  // the full URL as the provider called it (signatures cover it)
+  std::string query;       // raw, without '?'
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct WebhookResponse {
+  int status = 404;  // 404 when the plugin takes no webhooks
+  std::string content_type;
+  std::string body;
+};
 
 // What the host hands a channel; mirrors hr_delivery.
 struct RenderedDelivery {
@@ -39,6 +83,8 @@ struct RenderedDelivery {
   std::string language;
   std::string category;
   std::uint32_t attempt = 1;
+  std::string status_callback_url;  // "<public_url>/hooks/<instance>/status", or ""
+  std::string return_path;          // email envelope sender with a bounce token, or ""
 };
 
 struct SendOutcome {
@@ -69,6 +115,8 @@ class Channel {
   void send(const RenderedDelivery& delivery, SendCallback done);
   // Sends started whose `done` has not yet returned.
   std::size_t in_flight() const;
+  // Hands a webhook to the plugin's on_webhook (404 when it has none); blocks for the call lock.
+  WebhookResponse webhook(const WebhookRequest& request);
 
  private:
   std::unique_ptr<State> state_;

@@ -68,7 +68,8 @@ Result<std::shared_ptr<PluginLibrary>> open_cached(const std::filesystem::path& 
 Result<std::unique_ptr<Channel>> load_channel(const std::filesystem::path& plugin_dir,
                                               const std::string& plugin,
                                               const std::string& instance,
-                                              const std::map<std::string, std::string>& settings) {
+                                              const std::map<std::string, std::string>& settings,
+                                              const HostServices& services) {
   if (!plain_plugin_name(plugin)) {
     return Status::invalid("channels." + instance + ".plugin",
                            "channels." + instance + ": plugin name '" + plugin +
@@ -76,7 +77,7 @@ Result<std::unique_ptr<Channel>> load_channel(const std::filesystem::path& plugi
   }
   auto library = open_cached(plugin_dir / (plugin + ".so"));
   if (!library) return library.status();
-  return library.value()->create_channel(instance, settings);
+  return library.value()->create_channel(instance, settings, services);
 }
 
 }  // namespace homeroom

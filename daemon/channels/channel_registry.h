@@ -30,10 +30,11 @@ class ChannelRegistry {
 
 // Loads `<plugin_dir>/<plugin>.so` and creates the instance `instance` with `settings`. Libraries
 // are cached by path, so instances of one plugin share one loaded module (while any of them lives).
-// Thread-safe.
+// Thread-safe. `services` is what the instance's plugin may use (see HostServices).
 Result<std::unique_ptr<Channel>> load_channel(const std::filesystem::path& plugin_dir,
                                               const std::string& plugin,
                                               const std::string& instance,
-                                              const std::map<std::string, std::string>& settings);
+                                              const std::map<std::string, std::string>& settings,
+                                              const HostServices& services = {});
 
 }  // namespace homeroom

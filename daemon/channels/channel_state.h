@@ -21,8 +21,7 @@ struct Channel::State {
   std::string name;
   std::vector<std::string> channels;
   std::unique_ptr<PluginHost> host;
-  void* instance = nullptr;
-  std::mutex call_mu;  // one call into the plugin instance at a time
+  void* instance = nullptr;  // calls into it: under host->call_mutex(), one at a time
 };
 
 }  // namespace homeroom

@@ -5,11 +5,27 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
 
 namespace homeroom {
 namespace {
 
 thread_local PluginHost::SyncScope* tl_sync_scope = nullptr;
+thread_local const PluginHost* tl_in_call = nullptr;  // the host whose call lock this thread holds
+
+// A plugin's string, or "" for NULL.
+std::string str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
+
+// True when a plugin struct of `size` bytes holds the member at `offset` of `field_size` bytes.
+bool has_field(std::uint32_t size, std::size_t offset, std::size_t field_size) {
+  return size >= offset + field_size;
+}
+#define HR_HAS(ptr, type, field) \
+  has_field((ptr)->size, offsetof(type, field), sizeof(static_cast<type*>(nullptr)->field))
 
 // True when `outcome` is big enough to hold `field` (a member at `offset` of `field_size` bytes).
 bool covers(const hr_outcome& outcome, std::size_t offset, std::size_t field_size) {
@@ -82,12 +98,204 @@ SendOutcome outcome_from_plugin(const hr_outcome* outcome) {
   return out;
 }
 
-PluginHost::PluginHost(std::string instance_name) : instance_name_(std::move(instance_name)) {
+PluginHost::PluginHost(std::string instance_name, HostServices services)
+    : instance_name_(std::move(instance_name)), services_(std::move(services)) {
   api_.size = sizeof(hr_host_api);
   api_.abi_version = HOMEROOM_PLUGIN_ABI_VERSION;
   api_.host = this;
   api_.host_log = &PluginHost::host_log;
   api_.host_delivery_done = &PluginHost::host_delivery_done;
+  api_.host_http_request = &PluginHost::host_http_request;
+  api_.host_smtp_send = &PluginHost::host_smtp_send;
+  api_.host_now_ms = &PluginHost::host_now_ms;
+  api_.host_status_update = &PluginHost::host_status_update;
+}
+
+PluginHost::CallScope::CallScope(PluginHost& host) : host_(host), previous_(tl_in_call) {
+  if (tl_in_call != &host) lock_ = std::unique_lock(host.call_mu_);
+  tl_in_call = &host;
+}
+
+PluginHost::CallScope::~CallScope() { tl_in_call = previous_; }
+
+void PluginHost::begin_webhook() {
+  in_webhook_ = true;
+  statuses_.clear();
+}
+
+std::vector<ProviderStatus> PluginHost::end_webhook() {
+  in_webhook_ = false;
+  return std::move(statuses_);
+}
+
+std::size_t PluginHost::transfers_in_flight() const {
+  std::lock_guard lock(mu_);
+  return transfers_;
+}
+
+void PluginHost::begin_transfer() {
+  std::lock_guard lock(mu_);
+  ++transfers_;
+}
+
+void PluginHost::finish_transfer(hr_transfer_done_fn done, void* user,
+                                 const TransferResult& result) {
+  std::vector<hr_header> headers;
+  headers.reserve(result.headers.size());
+  for (const auto& [name, value] : result.headers) {
+    headers.push_back(hr_header{name.c_str(), value.c_str()});
+  }
+  hr_transfer_result r{};
+  r.size = sizeof(hr_transfer_result);
+  r.transport_error = result.transport_error;
+  r.error_text = result.error_text.c_str();
+  r.status = static_cast<std::int32_t>(result.status);
+  r.headers = headers.data();
+  r.header_count = headers.size();
+  r.body = result.body.c_str();
+  r.body_len = result.body.size();
+  r.retry_after_ms = result.retry_after_ms;
+  if (tl_in_call == this) {
+    // Completed at once, inside a call into the plugin (no transport, or one shut down): the
+    // enclosing call holds the lock and runs the plugin's reports when it is done.
+    if (done != nullptr) done(user, &r);
+  } else {
+    // Reports the plugin makes from its completion run after the call lock is released.
+    SyncScope scope(*this);
+    {
+      CallScope call(*this);
+      if (done != nullptr) done(user, &r);
+    }
+    scope.run_deferred();
+  }
+  // Notify under the lock: once it is released, wait_idle() may return and destroy this object.
+  std::lock_guard lock(mu_);
+  --transfers_;
+  idle_.notify_all();
+}
+
+// Called from plugin (C) frames: nothing may throw out of these.
+void PluginHost::host_http_request(void* host, const hr_http_request* request,
+                                   hr_transfer_done_fn done, void* user) noexcept {
+  auto* self = static_cast<PluginHost*>(host);
+  if (self == nullptr) return;
+  try {
+    TransferResult refused;
+    refused.transport_error = kTransportRefused;
+    if (request == nullptr || !HR_HAS(request, hr_http_request, url) || request->url == nullptr) {
+      refused.error_text = "bad request: no URL";
+    }
+    HttpRequest r;
+    if (refused.error_text.empty()) {
+      if (HR_HAS(request, hr_http_request, method)) r.method = str(request->method);
+      r.url = request->url;
+      if (HR_HAS(request, hr_http_request, header_count) && request->headers != nullptr) {
+        for (std::size_t i = 0; i < request->header_count; ++i) {
+          if (request->headers[i].name == nullptr) continue;
+          r.headers.emplace_back(request->headers[i].name, str(request->headers[i].value));
+        }
+      }
+      if (HR_HAS(request, hr_http_request, body_len) && request->body != nullptr) {
+        r.body.assign(request->body, request->body_len);
+      }
+      if (HR_HAS(request, hr_http_request, timeout_ms)) {
+        r.timeout = std::chrono::milliseconds(request->timeout_ms);
+      }
+      if (HR_HAS(request, hr_http_request, secret_count) && request->secrets != nullptr) {
+        for (std::size_t i = 0; i < request->secret_count; ++i) {
+          if (request->secrets[i] != nullptr) r.secrets.emplace_back(request->secrets[i]);
+        }
+      }
+      if (self->services_.transport == nullptr) refused.error_text = "no transport";
+    }
+    self->begin_transfer();
+    if (!refused.error_text.empty()) {
+      self->finish_transfer(done, user, refused);
+      return;
+    }
+    self->services_.transport->http(std::move(r), [self, done, user](TransferResult result) {
+      self->finish_transfer(done, user, result);
+    });
+  } catch (const std::exception& e) {
+    plugin_logger()->error("{}: host_http_request failed: {}", self->instance_name_, e.what());
+  } catch (...) {
+    plugin_logger()->error("{}: host_http_request failed", self->instance_name_);
+  }
+}
+
+void PluginHost::host_smtp_send(void* host, const hr_smtp_request* request,
+                                hr_transfer_done_fn done, void* user) noexcept {
+  auto* self = static_cast<PluginHost*>(host);
+  if (self == nullptr) return;
+  try {
+    TransferResult refused;
+    refused.transport_error = kTransportRefused;
+    if (request == nullptr || !HR_HAS(request, hr_smtp_request, timeout_ms) ||
+        request->url == nullptr) {
+      refused.error_text = "bad request: short hr_smtp_request or no URL";
+    }
+    SmtpRequest r;
+    if (refused.error_text.empty()) {
+      r.url = request->url;
+      r.username = str(request->username);
+      r.password = str(request->password);
+      r.require_tls = request->require_tls != 0;
+      r.verify_peer = request->verify_peer != 0;
+      r.ca_file = str(request->ca_file);
+      r.mail_from = str(request->mail_from);
+      if (request->recipients != nullptr) {
+        for (std::size_t i = 0; i < request->recipient_count; ++i) {
+          if (request->recipients[i] != nullptr) r.recipients.emplace_back(request->recipients[i]);
+        }
+      }
+      if (request->message != nullptr) r.message.assign(request->message, request->message_len);
+      r.timeout = std::chrono::milliseconds(request->timeout_ms);
+      if (self->services_.transport == nullptr) refused.error_text = "no transport";
+    }
+    self->begin_transfer();
+    if (!refused.error_text.empty()) {
+      self->finish_transfer(done, user, refused);
+      return;
+    }
+    self->services_.transport->smtp(std::move(r), [self, done, user](TransferResult result) {
+      self->finish_transfer(done, user, result);
+    });
+  } catch (const std::exception& e) {
+    plugin_logger()->error("{}: host_smtp_send failed: {}", self->instance_name_, e.what());
+  } catch (...) {
+    plugin_logger()->error("{}: host_smtp_send failed", self->instance_name_);
+  }
+}
+
+std::int64_t PluginHost::host_now_ms(void* host) noexcept {
+  const auto* self = static_cast<PluginHost*>(host);
+  if (self != nullptr && self->services_.clock != nullptr) return self->services_.clock->now();
+  return SystemClock().now();
+}
+
+void PluginHost::host_status_update(void* host, const hr_status_update* update) noexcept {
+  auto* self = static_cast<PluginHost*>(host);
+  if (self == nullptr) return;
+  try {
+    // Only on_webhook may report, and it runs under the call lock on this thread.
+    if (tl_in_call != self || !self->in_webhook_) {
+      plugin_logger()->error("{}: host_status_update outside on_webhook; ignoring it",
+                             self->instance_name_);
+      return;
+    }
+    if (update == nullptr || !HR_HAS(update, hr_status_update, reason) ||
+        update->provider_id == nullptr || update->status < HR_STATUS_SENT ||
+        update->status > HR_STATUS_CONTACT_STOPPED) {
+      plugin_logger()->error("{}: malformed status update; ignoring it", self->instance_name_);
+      return;
+    }
+    self->statuses_.push_back(ProviderStatus{self->instance_name_, update->provider_id,
+                                             update->status, str(update->reason)});
+  } catch (const std::exception& e) {
+    plugin_logger()->error("{}: host_status_update failed: {}", self->instance_name_, e.what());
+  } catch (...) {
+    plugin_logger()->error("{}: host_status_update failed", self->instance_name_);
+  }
 }
 
 std::uint64_t PluginHost::begin(SendCallback done) {
@@ -105,9 +313,11 @@ std::size_t PluginHost::in_flight() const {
 
 void PluginHost::wait_idle() {
   std::unique_lock lock(mu_);
-  while (!idle_.wait_for(lock, std::chrono::seconds(10), [this] { return in_flight_ == 0; })) {
-    plugin_logger()->warn("{}: still waiting for {} send(s) to be reported before shutting down",
-                          instance_name_, in_flight_);
+  while (!idle_.wait_for(lock, std::chrono::seconds(10),
+                         [this] { return in_flight_ == 0 && transfers_ == 0; })) {
+    plugin_logger()->warn(
+        "{}: still waiting for {} send(s) and {} transfer(s) to finish before shutting down",
+        instance_name_, in_flight_, transfers_);
   }
 }
 

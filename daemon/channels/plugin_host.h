@@ -5,7 +5,12 @@
 // Sends are identified by tokens from a per-instance counter. A report for a token that was never
 // issued is logged as an error and dropped; a second report for a token is logged and dropped.
 // Callbacks run outside every lock here; in_flight() counts a send until its callback has returned,
-// which is what wait_idle() waits for.
+// which is what wait_idle() waits for, together with the transfers the plugin started.
+//
+// The call lock (call_mutex) serialises every call into the plugin instance: on_send, on_webhook,
+// on_destroy and transfer completions. CallScope holds it and marks the thread as inside a call of
+// this instance, so a completion that arrives on that same thread (no transport, or a transport
+// already shut down, answers at once) runs without locking again.
 #pragma once
 
 #include <condition_variable>
@@ -20,6 +25,7 @@
 
 #include "channels/channel.h"
 #include "homeroom_plugin.h"
+#include "http/transport.h"
 
 namespace spdlog {
 class logger;
@@ -37,7 +43,7 @@ SendOutcome outcome_from_plugin(const hr_outcome* outcome);
 
 class PluginHost {
  public:
-  explicit PluginHost(std::string instance_name);
+  PluginHost(std::string instance_name, HostServices services = {});
   PluginHost(const PluginHost&) = delete;
   PluginHost& operator=(const PluginHost&) = delete;
 
@@ -47,8 +53,33 @@ class PluginHost {
   // Registers a send about to be handed to the plugin; returns its token.
   std::uint64_t begin(SendCallback done);
   std::size_t in_flight() const;
-  // Blocks until every send begun has been reported and its callback has returned.
+  // Transfers started by the plugin whose completion has not yet returned.
+  std::size_t transfers_in_flight() const;
+  // Blocks until every send begun has been reported and its callback has returned, and every
+  // transfer has completed.
   void wait_idle();
+
+  std::mutex& call_mutex() { return call_mu_; }
+
+  // Holds the call lock (unless this thread already holds it for this host) for one call into the
+  // plugin instance.
+  class CallScope {
+   public:
+    explicit CallScope(PluginHost& host);
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+    ~CallScope();
+
+   private:
+    PluginHost& host_;
+    const PluginHost* previous_;
+    std::unique_lock<std::mutex> lock_;
+  };
+
+  // While a webhook is being handled: collects the plugin's host_status_update reports.
+  void begin_webhook();
+  std::vector<ProviderStatus> end_webhook();
+  const HostServices& services() const { return services_; }
 
   // While a SyncScope for this host is alive on a thread, reports made on that thread (i.e. from
   // inside on_send) are queued, and run by run_deferred() once the caller has left its locks.
@@ -72,11 +103,26 @@ class PluginHost {
   static void host_delivery_done(void* host, std::uint64_t send_token,
                                  const hr_outcome* outcome) noexcept;
 
+  static void host_http_request(void* host, const hr_http_request* request,
+                                hr_transfer_done_fn done, void* user) noexcept;
+  static void host_smtp_send(void* host, const hr_smtp_request* request, hr_transfer_done_fn done,
+                             void* user) noexcept;
+  static std::int64_t host_now_ms(void* host) noexcept;
+  static void host_status_update(void* host, const hr_status_update* update) noexcept;
+
   void complete(std::uint64_t token, SendOutcome outcome);
   void run_callback(SendCallback& done, SendOutcome outcome);
+  void begin_transfer();
+  // Runs the plugin's completion under the call lock, then stops counting the transfer.
+  void finish_transfer(hr_transfer_done_fn done, void* user, const TransferResult& result);
 
   hr_host_api api_{};
   std::string instance_name_;
+  HostServices services_;
+  std::mutex call_mu_;
+  bool in_webhook_ = false;               // guarded by call_mu_
+  std::vector<ProviderStatus> statuses_;  // guarded by call_mu_
+  std::size_t transfers_ = 0;             // guarded by mu_
   mutable std::mutex mu_;
   std::condition_variable idle_;
   std::map<std::uint64_t, SendCallback> pending_;

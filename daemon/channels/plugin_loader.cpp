@@ -104,7 +104,8 @@ PluginLibrary::~PluginLibrary() {
 }
 
 Result<std::unique_ptr<Channel>> PluginLibrary::create_channel(
-    std::string instance_name, const std::map<std::string, std::string>& settings) {
+    std::string instance_name, const std::map<std::string, std::string>& settings,
+    const HostServices& services) {
   std::vector<hr_kv> kvs;
   kvs.reserve(settings.size());
   for (const auto& [key, value] : settings) kvs.push_back(hr_kv{key.c_str(), value.c_str()});
@@ -114,7 +115,7 @@ Result<std::unique_ptr<Channel>> PluginLibrary::create_channel(
   state->plugin = descriptor_;
   state->name = std::move(instance_name);
   state->channels = split_channels(descriptor_->channels);
-  state->host = std::make_unique<PluginHost>(state->name);
+  state->host = std::make_unique<PluginHost>(state->name, services);
 
   hr_plugin_config config{};
   config.size = sizeof(hr_plugin_config);

@@ -33,7 +33,8 @@ class PluginLibrary : public std::enable_shared_from_this<PluginLibrary> {
   // Creates one plugin instance configured by `settings` (the instance's settings table). On
   // failure the message is the plugin's own, prefixed with "channels.<instance_name>: ".
   Result<std::unique_ptr<Channel>> create_channel(
-      std::string instance_name, const std::map<std::string, std::string>& settings);
+      std::string instance_name, const std::map<std::string, std::string>& settings,
+      const HostServices& services = {});
 
  private:
   PluginLibrary(std::filesystem::path path, void* handle, const hr_plugin* descriptor);
