@@ -12,6 +12,7 @@
 #include "app/log_setup.h"
 #include "channels/channel_registry.h"
 #include "http/server.h"
+#include "http/transport.h"
 #include "queue/dispatcher.h"
 #include "render/tokens.h"
 #include "store/store.h"
@@ -23,17 +24,27 @@ namespace asio = boost::asio;
 
 constexpr auto kHttpDrain = std::chrono::seconds(10);
 constexpr auto kSendDrain = std::chrono::seconds(15);
+constexpr auto kTransportDrain = std::chrono::seconds(5);
 
 struct Channels {
   ChannelRegistry registry;
   queue::Dispatcher::Routes routes;
 };
 
+// A provider's status report from a webhook (delivered, bounced, stopped...).
+// TODO(lead): call store.record_provider_status(status) once daemon/store has it; until then the
+// update is only logged (provider id and status, nothing about the family).
+void handle_provider_status(store::Store& /*store*/, const ProviderStatus& status) {
+  spdlog::info("channel {}: provider reports {} is now status {}", status.channel_instance,
+               status.provider_id, status.status);
+}
+
 Result<std::unique_ptr<Channels>> load_channels(const Config& config,
-                                                const std::filesystem::path& plugin_dir) {
+                                                const std::filesystem::path& plugin_dir,
+                                                const HostServices& services) {
   auto out = std::make_unique<Channels>();
   for (const auto& c : config.channels) {
-    auto channel = load_channel(plugin_dir, c.plugin, c.name, c.settings);
+    auto channel = load_channel(plugin_dir, c.plugin, c.name, c.settings, services);
     if (!channel.is_ok()) return channel.status();
     if (!(*channel)->delivers(c.channel)) {
       return Status::invalid("channels." + c.name + ".channel",
@@ -85,7 +96,12 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   const std::filesystem::path plugin_dir = config.plugins.dir.empty()
                                                ? exe_dir / ".." / "lib" / "homeroom" / "plugins"
                                                : std::filesystem::path(config.plugins.dir);
-  auto channels = load_channels(config, plugin_dir);
+  // Plugins' HTTP and SMTP transfers; shut down after the dispatcher, before the channels go.
+  Transport transport(clock);
+  HostServices services{&transport, &clock, [&store](const ProviderStatus& status) {
+                          handle_provider_status(store, status);
+                        }};
+  auto channels = load_channels(config, plugin_dir, services);
   if (!channels.is_ok()) {
     spdlog::critical("{}", channels.status().to_string());
     return 1;
@@ -178,6 +194,7 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   second.join();
   if (drainer.joinable()) drainer.join();
   dispatcher.stop(kSendDrain);
+  transport.shutdown(kTransportDrain);
   store.close();
   spdlog::info("homeroomd stopped cleanly");
   return 0;
