@@ -12,6 +12,7 @@
 //
 // One token request at a time: sends that arrive while it is in flight wait for it, and all fail
 // RETRYABLE if it fails. A 401 on a send drops the cached token, so the next send fetches one.
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <fstream>
@@ -135,8 +136,9 @@ void post_message(Fcm& p, std::uint64_t token, const std::string& body) {
   p.host->host_http_request(p.host->host, &request, &on_send_done, pending.release());
 }
 
-void request_token(Fcm& p) {
-  p.token_in_flight = true;
+// Starts the one token request, with `first` as its first waiter. Everything that can throw
+// (signing) happens before the send is queued, so a failure leaves nothing behind to report twice.
+void request_token(Fcm& p, QueuedSend first) {
   const std::int64_t now_s = now_ms(p) / 1000;
   const json header = {{"alg", "RS256"}, {"typ", "JWT"}};
   const json claims = {{"iss", p.client_email},
@@ -162,6 +164,8 @@ void request_token(Fcm& p) {
   request.secrets = secrets;
   request.secret_count = std::size(secrets);
   log(p.host, HR_LOG_DEBUG, "push_fcm: requesting an access token for " + p.client_email);
+  p.waiting.push_back(std::move(first));
+  p.token_in_flight = true;
   p.host->host_http_request(p.host->host, &request, &on_token_done, &p);
 }
 
@@ -200,13 +204,21 @@ void on_token_done(void* user, const hr_transfer_result* result) {
         }
         std::int64_t expires_in = 3600;
         if (doc.contains("expires_in") && doc["expires_in"].is_number_integer()) {
-          expires_in = doc["expires_in"].get<std::int64_t>();
+          // Clamped: a nonsense lifetime must neither overflow nor pin a token for days.
+          expires_in = std::clamp<std::int64_t>(doc["expires_in"].get<std::int64_t>(), 0, 86400);
         }
         p.access_token = doc["access_token"].get<std::string>();
         p.access_token_fresh_until_ms = now_ms(p) + expires_in * 1000 - kTokenMarginMs;
         std::vector<QueuedSend> waiting = std::move(p.waiting);
         p.waiting.clear();
-        for (const QueuedSend& q : waiting) post_message(p, q.token, q.body);
+        for (const QueuedSend& q : waiting) {
+          // Each waiter is reported exactly once, whatever happens to the others.
+          homeroom::plugin::guard([&] { post_message(p, q.token, q.body); },
+                                  [&](const char* what) {
+                                    report(p.host, q.token, HR_OUTCOME_RETRYABLE, {},
+                                           std::string("push_fcm: ") + what);
+                                  });
+        }
       },
       [&](const char* what) { fail_waiting(p, std::string("push_fcm: ") + what); });
 }
@@ -433,8 +445,11 @@ void on_send(void* instance, uint64_t send_token, const hr_delivery* delivery) {
           return;
         }
         p.access_token.clear();
-        p.waiting.push_back(QueuedSend{send_token, std::move(body)});
-        if (!p.token_in_flight) request_token(p);
+        if (p.token_in_flight) {
+          p.waiting.push_back(QueuedSend{send_token, std::move(body)});
+        } else {
+          request_token(p, QueuedSend{send_token, std::move(body)});
+        }
       },
       [&](const char* what) {
         report(p.host, send_token, HR_OUTCOME_RETRYABLE, {}, std::string("push_fcm: ") + what);

@@ -114,7 +114,8 @@ void on_transfer_done(void* user, const hr_transfer_result* result) {
                  r.retry_after_ms);
         } else if (status >= 500) {
           report(host, token, HR_OUTCOME_RETRYABLE, {},
-                 "push service error HTTP " + std::to_string(status) + ": " + body_excerpt(r));
+                 "push service error HTTP " + std::to_string(status) + ": " + body_excerpt(r),
+                 r.retry_after_ms);
         } else {
           report(host, token, HR_OUTCOME_PERMANENT, {},
                  "push service refused HTTP " + std::to_string(status) + ": " + body_excerpt(r));

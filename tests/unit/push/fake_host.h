@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -124,6 +125,15 @@ class FakeHost {
     r.done(r.user, &result);
   }
 
+  // Fails every request still open (the ABI destroys an instance only when none is): call it
+  // before the plugin instance goes away.
+  void drain() {
+    on_request = nullptr;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (!requests[i].completed) complete(i, CannedResult::transport_failure(42, "test over"));
+    }
+  }
+
   size_t open_requests() const {
     size_t n = 0;
     for (const auto& r : requests) n += r.completed ? 0 : 1;
@@ -137,7 +147,7 @@ class FakeHost {
   }
 
   int64_t now_ms = 1'700'000'000'000;
-  std::vector<RecordedRequest> requests;
+  std::deque<RecordedRequest> requests;  // a deque: references stay valid as requests arrive
   std::vector<RecordedOutcome> outcomes;
   std::vector<std::string> logs;
   // Called after each request is recorded (e.g. to complete it at once, as a real host may).

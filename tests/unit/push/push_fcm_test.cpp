@@ -117,6 +117,10 @@ std::string fcm_error(int code, const std::string& status, const std::string& er
 struct Fixture {
   FakeHost host;
   LoadedPlugin plugin{"push_fcm"};
+  Fixture() = default;
+  Fixture(const Fixture&) = delete;
+  Fixture& operator=(const Fixture&) = delete;
+  ~Fixture() { host.drain(); }
   std::map<std::string, std::string> settings() const {
     return {{"project_id", "lincoln-sd"},
             {"service_account_file", service_account().json_file.string()},

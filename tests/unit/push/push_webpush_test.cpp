@@ -51,6 +51,10 @@ const char kEndpoint[] = "https://push.example.net/wpush/v2/gAAAAABk-sub-42";
 struct Fixture {
   FakeHost host;
   LoadedPlugin plugin{"push_webpush"};
+  Fixture() = default;
+  Fixture(const Fixture&) = delete;
+  Fixture& operator=(const Fixture&) = delete;
+  ~Fixture() { host.drain(); }
   VapidKeys vapid = make_vapid();
   std::map<std::string, std::string> settings() const {
     return {{"vapid_public_key", vapid.public_b64},
@@ -165,7 +169,7 @@ TEST_CASE("push_webpush maps every provider answer", "[push][webpush]") {
       {"413", {413, ""}, HR_OUTCOME_PERMANENT, "", "payload too large", 0},
       {"429", {429, "slow down", {}, 30000}, HR_OUTCOME_THROTTLED, "", "429", 30000},
       {"500", {500, "oops"}, HR_OUTCOME_RETRYABLE, "", "500", 0},
-      {"503", {503, ""}, HR_OUTCOME_RETRYABLE, "", "503", 0},
+      {"503 Retry-After", {503, "", {}, 12000}, HR_OUTCOME_RETRYABLE, "", "503", 12000},
       {"transport", CannedResult::transport_failure(7, "Couldn't connect to server"),
        HR_OUTCOME_RETRYABLE, "", "Couldn't connect", 0},
       {"400",
