@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "app/log_setup.h"
 #include "channels/channel_registry.h"
+#include "homeroom_plugin.h"
 #include "http/server.h"
 #include "http/transport.h"
 #include "queue/dispatcher.h"
@@ -31,12 +32,56 @@ struct Channels {
   queue::Dispatcher::Routes routes;
 };
 
-// A provider's status report from a webhook (delivered, bounced, stopped...).
-// TODO(lead): call store.record_provider_status(status) once daemon/store has it; until then the
-// update is only logged (provider id and status, nothing about the family).
-void handle_provider_status(store::Store& /*store*/, const ProviderStatus& status) {
+// A plugin reports what a provider's webhook said while Channel::webhook runs, on the calling
+// thread; the reports are collected here and recorded by the API before it answers the provider.
+thread_local std::vector<store::ProviderStatusUpdate>* t_webhook_reports = nullptr;
+
+void handle_provider_status(const std::map<std::string, std::string>& channel_of,
+                            const ProviderStatus& status) {
+  using Kind = store::ProviderStatusUpdate::Kind;
+  static const std::map<int, Kind> kKinds{{HR_STATUS_SENT, Kind::kSent},
+                                          {HR_STATUS_DELIVERED, Kind::kDelivered},
+                                          {HR_STATUS_UNDELIVERED, Kind::kUndelivered},
+                                          {HR_STATUS_BOUNCED, Kind::kBounced},
+                                          {HR_STATUS_CONTACT_STOPPED, Kind::kContactStopped}};
+  auto kind = kKinds.find(status.status);
+  auto channel = channel_of.find(status.channel_instance);
+  if (t_webhook_reports == nullptr || kind == kKinds.end() || channel == channel_of.end()) {
+    spdlog::error("channel {}: ignored a provider status report outside a webhook",
+                  status.channel_instance);
+    return;
+  }
   spdlog::info("channel {}: provider reports {} is now status {}", status.channel_instance,
                status.provider_id, status.status);
+  t_webhook_reports->push_back({channel->second, status.provider_id, kind->second, status.reason});
+}
+
+// /hooks/<instance>/<path>: hands the request to the instance's plugin, which verifies it.
+std::optional<api::WebhookResult> run_webhook(const ChannelRegistry& registry,
+                                              const std::string& public_url,
+                                              const std::string& instance,
+                                              const http::Request& request) {
+  Channel* channel = registry.find(instance);
+  if (channel == nullptr) return std::nullopt;
+  const std::string prefix = "/hooks/" + instance + "/";
+  WebhookRequest hook;
+  hook.method = request.method;
+  hook.path = request.path.substr(std::min(prefix.size(), request.path.size()));
+  hook.query = request.query;
+  hook.headers = request.headers;
+  hook.body = request.body;
+  // Providers sign the URL they called: behind a reverse proxy that is server.public_url.
+  const std::string base = public_url.empty() ? "http://" + request.header("Host") : public_url;
+  hook.public_url = base + request.path + (request.query.empty() ? "" : "?" + request.query);
+
+  api::WebhookResult result;
+  t_webhook_reports = &result.updates;
+  WebhookResponse response = channel->webhook(hook);
+  t_webhook_reports = nullptr;
+  result.response.status = static_cast<unsigned>(response.status);
+  result.response.content_type = response.content_type;
+  result.response.body = std::move(response.body);
+  return result;
 }
 
 Result<std::unique_ptr<Channels>> load_channels(const Config& config,
@@ -98,8 +143,10 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
                                                : std::filesystem::path(config.plugins.dir);
   // Plugins' HTTP and SMTP transfers; shut down after the dispatcher, before the channels go.
   Transport transport(clock);
-  HostServices services{&transport, &clock, [&store](const ProviderStatus& status) {
-                          handle_provider_status(store, status);
+  std::map<std::string, std::string> channel_of;  // instance name -> email | sms | push
+  for (const auto& c : config.channels) channel_of[c.name] = c.channel;
+  HostServices services{&transport, &clock, [&channel_of](const ProviderStatus& status) {
+                          handle_provider_status(channel_of, status);
                         }};
   auto channels = load_channels(config, plugin_dir, services);
   if (!channels.is_ok()) {
@@ -113,6 +160,9 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
       std::chrono::duration_cast<std::chrono::milliseconds>(config.queue.lease).count();
   dispatch.poll_interval = config.queue.poll_interval;
   dispatch.retry.max_attempts = config.queue.max_attempts;
+  for (const auto& c : config.channels) {
+    if (c.channel == "sms") dispatch.max_sms_segments = c.max_segments;
+  }
   dispatch.retry.backoff_base_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.queue.backoff_base).count();
   dispatch.retry.backoff_max_ms =
@@ -140,6 +190,10 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
     api_options.planner.available_channels.insert(channel);
   }
   api_options.on_new_work = [&dispatcher] { dispatcher.wake(); };
+  api_options.webhook = [&channels, &config](const std::string& instance,
+                                             const http::Request& request) {
+    return run_webhook((*channels)->registry, config.server.public_url, instance, request);
+  };
   api_options.extra_metrics = [&dispatcher] {
     auto s = dispatcher.stats();
     std::string text =

@@ -448,7 +448,7 @@ void check_channels(Checker& check, const toml::table& root, Config& config) {
       check.type_error(*value, path, "a table");
       continue;
     }
-    check.check_keys(*table, path, {"plugin", "channel", "settings"});
+    check.check_keys(*table, path, {"plugin", "channel", "max_segments", "settings"});
     ChannelInstanceConfig instance;
     instance.name = name;
     bool ok = true;
@@ -478,6 +478,13 @@ void check_channels(Checker& check, const toml::table& root, Config& config) {
     } else if (auto [it, inserted] = served_by.emplace(instance.channel, path); !inserted) {
       check.error(channel->source(), path + ".channel",
                   quote_text(instance.channel) + " is already served by " + it->second);
+      ok = false;
+    }
+
+    check.get_int32(*table, path, "max_segments", 1, 100, instance.max_segments);
+    if (table->get("max_segments") != nullptr && instance.channel != "sms") {
+      check.error(table->get("max_segments")->source(), path + ".max_segments",
+                  "only sms channel instances have segments");
       ok = false;
     }
 

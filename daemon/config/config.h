@@ -80,6 +80,9 @@ struct ChannelInstanceConfig {
   std::string name;     // the NAME in [channels.NAME]; [a-z0-9_-]+; also the webhook path segment
   std::string plugin;   // plugin module name, [a-z0-9_]+
   std::string channel;  // "email" | "sms" | "push"
+  // sms only: a text needing more segments than this fails permanently instead of being sent
+  // (each segment is billed; Twilio refuses more than 10).
+  int max_segments = 10;
   // [channels.NAME.settings], every value as a string (integers in decimal, floats in shortest
   // round-trip form, booleans as "true"/"false"), "${env:NAME}" already substituted.
   std::map<std::string, std::string> settings;

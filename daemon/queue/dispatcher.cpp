@@ -5,6 +5,7 @@
 #include <future>
 
 #include "core/redact.h"
+#include "render/sms_segments.h"
 
 namespace homeroom::queue {
 
@@ -110,20 +111,40 @@ void Dispatcher::send_one(const LeasedDelivery& delivery) {
     return;
   }
   auto rendered = render::render_delivery(delivery, options_.render, clock_.now());
+  if (!options_.render.public_url.empty()) {
+    rendered.status_callback_url =
+        options_.render.public_url + "/hooks/" + route->second->name() + "/status";
+  }
+  int segments = 0;
+  if (delivery.channel == "sms") {
+    segments = render::count_sms_segments(rendered.content).segments;
+    if (segments > options_.max_sms_segments) {
+      on_outcome(delivery,
+                 SendOutcome{Code::kPermanent, "",
+                             "the text needs " + std::to_string(segments) +
+                                 " SMS segments; the limit is " +
+                                 std::to_string(options_.max_sms_segments),
+                             0},
+                 segments);
+      return;
+    }
+  }
   in_flight_.fetch_add(1);
   // The callback may run before send() returns, or later on a channel thread.
-  route->second->send(rendered, [this, delivery](SendOutcome outcome) {
-    on_outcome(delivery, outcome);
+  route->second->send(rendered, [this, delivery, segments](SendOutcome outcome) {
+    on_outcome(delivery, outcome, segments);
     in_flight_.fetch_sub(1);
     std::lock_guard lock(mu_);
     cv_.notify_all();
   });
 }
 
-void Dispatcher::on_outcome(const LeasedDelivery& delivery, const SendOutcome& outcome) {
+void Dispatcher::on_outcome(const LeasedDelivery& delivery, const SendOutcome& outcome,
+                            int segments) {
   std::lock_guard lock(mu_);
   double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   auto update = decide(delivery, outcome, clock_.now(), options_.retry, jitter);
+  update.segments = segments;
   const std::string to = mask_address(delivery.address);
   switch (update.state) {
     case DeliveryState::kSent:

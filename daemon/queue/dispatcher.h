@@ -34,6 +34,8 @@ struct DispatcherOptions {
   std::size_t max_in_flight = 1024;
   RetryPolicy retry;
   render::RenderOptions render;
+  // A text needing more SMS segments fails permanently instead of being sent.
+  int max_sms_segments = 10;
 };
 
 class Dispatcher {
@@ -60,7 +62,7 @@ class Dispatcher {
   void loop();
   std::size_t lease_and_send();
   void send_one(const LeasedDelivery& delivery);
-  void on_outcome(const LeasedDelivery& delivery, const SendOutcome& outcome);
+  void on_outcome(const LeasedDelivery& delivery, const SendOutcome& outcome, int segments = 0);
   void flush_updates(bool wait);
 
   store::Store& store_;

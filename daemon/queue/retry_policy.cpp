@@ -24,10 +24,12 @@ store::DeliveryUpdate decide(const LeasedDelivery& delivery, const SendOutcome& 
     case Code::kContactStopped:
       u.state = DeliveryState::kFailed;
       u.detail = "contact stopped: " + outcome.reason;
+      u.contact_status = "stopped";
       return u;
     case Code::kContactGone:
       u.state = DeliveryState::kFailed;
       u.detail = "contact gone: " + outcome.reason;
+      u.contact_status = "gone";
       return u;
     case Code::kRetryable:
     case Code::kThrottled:

@@ -90,7 +90,7 @@ TEST_CASE("host_http_request: the plugin's done gets status, headers, body and R
   CHECK(seen.header("Authorization") == "Bearer fixture-secret");
 }
 
-TEST_CASE("host_http_request: a transport error reaches the plugin; no transport fails at once") {
+TEST_CASE("host_http_request: a transport error reaches the plugin - no transport fails at once") {
   FakeClock clock;
   SECTION("connection refused") {
     std::uint16_t dead = 0;
@@ -120,7 +120,7 @@ TEST_CASE("host_http_request: a transport error reaches the plugin; no transport
   }
 }
 
-TEST_CASE("host_http_request: many sends in flight; the channel's destructor waits for them") {
+TEST_CASE("host_http_request: many sends in flight - the channel's destructor waits for them") {
   LoopbackHttpServer server([](const LoopbackRequest& r) {
     return LoopbackReply{200, {}, r.header("X-Delivery"), 100ms};
   });

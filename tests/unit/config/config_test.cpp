@@ -186,7 +186,7 @@ TEST_CASE("config: unknown keys are errors naming them, at every level") {
         "email, channels)");
   CHECK(error_of(std::string(kChannels) + "chanel = \"sms\"\n") ==
         "t.toml:5:1: channels.email.chanel: unknown key (expected one of: plugin, channel, "
-        "settings)");
+        "max_segments, settings)");
   CHECK(error_of(std::string("queue.retries = 3\n") + kChannels)
             .rfind("t.toml:1:7: queue.retries: unknown key", 0) == 0);
 }
@@ -482,4 +482,18 @@ bounce_domain = "bounces.example.org"
             .find("email.reply_to: unknown key") != std::string::npos);
   CHECK(error_of(std::string("[email]\nfrom_address = 3\n") + kChannels)
             .find("email.from_address: expected a string, got an integer") != std::string::npos);
+}
+
+TEST_CASE("config: max_segments is for sms instances, within 1..100") {
+  const std::string base = "[channels.sms]\nplugin = \"outbox\"\nchannel = \"sms\"\n";
+  auto ok = parse_config(base + "max_segments = 3\n", "t.toml");
+  REQUIRE(ok.is_ok());
+  CHECK(ok->channels[0].max_segments == 3);
+  auto defaulted = parse_config(base, "t.toml");
+  CHECK(defaulted->channels[0].max_segments == 10);
+  auto zero = parse_config(base + "max_segments = 0\n", "t.toml");
+  CHECK(zero.status().field() == "channels.sms.max_segments");
+  auto email = parse_config(
+      "[channels.email]\nplugin = \"outbox\"\nchannel = \"email\"\nmax_segments = 2\n", "t.toml");
+  CHECK(email.status().field() == "channels.email.max_segments");
 }

@@ -49,8 +49,14 @@ TEST_CASE("the outcome taxonomy decides the next state") {
   auto stopped = decide(leased(1), {Code::kContactStopped, "", "21610 unsubscribed", 0}, now, p, 0);
   CHECK(stopped.state == DeliveryState::kFailed);
   CHECK(stopped.detail == "contact stopped: 21610 unsubscribed");
+  CHECK(stopped.contact_status == "stopped");
+
+  auto gone = decide(leased(1), {Code::kContactGone, "", "410 Gone", 0}, now, p, 0);
+  CHECK(gone.state == DeliveryState::kFailed);
+  CHECK(gone.contact_status == "gone");
 
   auto permanent = decide(leased(1), {Code::kPermanent, "", "550 no such user", 0}, now, p, 0);
   CHECK(permanent.state == DeliveryState::kFailed);
   CHECK(permanent.detail == "permanent: 550 no such user");
+  CHECK(permanent.contact_status.empty());
 }
