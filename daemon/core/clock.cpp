@@ -17,9 +17,6 @@ std::string format_rfc3339(Millis t) {
   return date::format("%Y-%m-%dT%H:%M:%SZ", tp);
 }
 
-// GCC 12 at -O2 reports a false "may be used uninitialized" deep inside date::parse's templates.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 bool parse_rfc3339(const std::string& text, Millis& out) {
   using namespace std::chrono;
   for (const char* fmt : {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%Ez"}) {
@@ -33,6 +30,5 @@ bool parse_rfc3339(const std::string& text, Millis& out) {
   }
   return false;
 }
-#pragma GCC diagnostic pop
 
 }  // namespace homeroom
