@@ -9,7 +9,7 @@
 //     Decrypts BODY (RFC 8291 aes128gcm) into PLAINTEXT and verifies the VAPID JWT (ES256, raw
 //     r||s) and its claims. Exits 1 with a reason on any mismatch.
 //   webpush_check.js serve --port-file FILE --keys KEYS.json --vapid-public-key B64URL
-//                          --sub SUBJECT --exp SECONDS --record FILE [--gone PATH,PATH]
+//                          --sub SUBJECT --exp SECONDS|any --record FILE [--gone PATH,PATH]
 //     A loopback push service on 127.0.0.1:0 (port to --port-file): each POST must carry
 //     Content-Encoding aes128gcm, a TTL and a VAPID JWT for aud http://127.0.0.1:PORT; the body is
 //     decrypted and {path, plaintext, ttl, urgency} appended to --record (JSON lines). Answers 201
@@ -75,7 +75,13 @@ function jwtCheck(a) {
     fail('VAPID JWT signature does not verify');
   }
   if (claims.aud !== a.aud) fail('aud ' + claims.aud + ' != ' + a.aud);
-  if (claims.exp !== Number(a.exp)) fail('exp ' + claims.exp + ' != ' + a.exp);
+  if (a.exp === 'any') {
+    // A daemon on the real clock: RFC 8292 wants exp in the future and at most 24 h away.
+    const now = Math.floor(Date.now() / 1000);
+    if (!(claims.exp > now && claims.exp <= now + 86400)) fail('exp ' + claims.exp + ' not in (now, now+24h]');
+  } else if (claims.exp !== Number(a.exp)) {
+    fail('exp ' + claims.exp + ' != ' + a.exp);
+  }
   if (claims.sub !== a.sub) fail('sub ' + claims.sub + ' != ' + a.sub);
 }
 
