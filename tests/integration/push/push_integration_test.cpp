@@ -77,6 +77,17 @@ struct School {
     return json::parse(r.body)["id"].get<std::string>();
   }
 
+  // The guardian's one push contact as the API shows it (status "gone" once the host stops using
+  // it).
+  json push_contact() {
+    auto r = daemon->call("GET", "/v1/guardians/g1", admin);
+    REQUIRE(r.status == 200);
+    INFO(r.body);
+    const auto g = json::parse(r.body);
+    REQUIRE(g["contacts"].size() == 1);
+    return g["contacts"][0];
+  }
+
   json settled_delivery(const std::string& id) {
     for (int i = 0; i < 3000; ++i) {
       auto r = daemon->call("GET", "/v1/messages/" + id, admin);
@@ -180,6 +191,7 @@ TEST_CASE("homeroomd: a push subscription the service reports gone fails as cont
   INFO(s.daemon->process().output());
   CHECK(d["state"] == "failed");
   CHECK_THAT(d.value("last_error", ""), Catch::Contains("contact gone"));
+  CHECK(s.push_contact().value("status", "active") == "gone");
   CHECK(peer.received(0).empty());
 }
 
@@ -248,5 +260,6 @@ TEST_CASE("homeroomd delivers through FCM, signing in with the service account",
     INFO(s.daemon->process().output());
     CHECK(d["state"] == "failed");
     CHECK_THAT(d.value("last_error", ""), Catch::Contains("contact gone"));
+    CHECK(s.push_contact().value("status", "active") == "gone");
   }
 }
