@@ -42,6 +42,7 @@ struct Preferences {
   std::vector<std::string> channels;  // most preferred first
   std::optional<QuietHours> quiet_hours;
   std::map<std::string, std::string> categories;  // category -> "instant" | "digest" | "off"
+  std::optional<std::string> digest_time;         // "HH:MM" local; unset: the school's (17:30)
 };
 
 struct Guardian {
@@ -52,6 +53,8 @@ struct Guardian {
   std::string timezone = "UTC";  // IANA
   std::vector<ContactPoint> contacts;
   Preferences preferences;
+  // Set by the school: nothing reaches this guardian except messages marked legally required.
+  bool do_not_contact = false;
 };
 
 struct GuardianLink {
@@ -116,6 +119,8 @@ struct NewMessage {
   std::string body;
   std::map<std::string, std::string> translations;  // language -> body
   std::optional<Millis> send_at;
+  // Marked by an admin: reaches guardians flagged do_not_contact too (never restricted ones).
+  bool legally_required = false;
 };
 
 // One delivery decided by routing.
@@ -127,6 +132,9 @@ struct PlannedDelivery {
   DeliveryState state = DeliveryState::kQueued;  // kQueued, kScheduled or kSuppressed
   Millis not_before = 0;                         // when it may first be sent
   std::string detail;                            // why suppressed / scheduled
+  bool digest = false;  // collected into the guardian's digest at not_before
+  // The students of the send this delivery is about (siblings are named together in one copy).
+  std::vector<std::string> student_ids;
 };
 
 // A delivery leased by the dispatcher, with what rendering it needs.
