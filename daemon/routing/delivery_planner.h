@@ -1,16 +1,33 @@
 // Who gets a message, on which channel, in which language and when: a pure function of the roster,
-// the message and the time, so every rule is testable without a database.
+// the message, the school's defaults and the time, so every rule is testable without a database or
+// a clock. Thread-safe (no shared state besides the read-only system tz database).
 //
-// Rules in force now (docs/architecture.md; the preferences issue extends them):
-// - a guardian whose link to the student has contact_allowed=false gets nothing, not even a
-//   suppressed row: they are never planned;
-// - channel: the guardian's first preferred channel that has an active contact point (not gone,
-//   stopped or bounced) and a configured channel instance; guardians with no preference use their
-//   contact points in order;
-// - language: the guardian's, when the message has that translation, else the default;
-// - one copy per contact address per send: a second guardian sharing an address gets a suppressed
-//   row naming the first;
-// - send_at in the future schedules instead of queueing.
+// Rules, applied per guardian of the audience (docs/architecture.md, issue 4):
+// 1. contact_allowed=false on a guardian's link to a student: nothing is ever planned for that
+//    guardian about that student, not even a suppressed row. A contact address that such a
+//    guardian also holds can never carry a copy about that student either (it would reach them).
+// 2. Guardian.do_not_contact: a suppressed row "do not contact" unless message.legally_required;
+//    that guardian's addresses carry nothing for anyone else either.
+// 3. Category mode: the guardian's, else the school's, else "instant". "urgent" is always instant.
+//    "off": a suppressed row "category off". "digest": digest=true, scheduled at the next digest
+//    time (the guardian's, else the school's, else 17:30) local to the guardian, at or after the
+//    base time (not moved by quiet hours: the digest time is the family's, or the school's,
+//    choice).
+// 4. Channel: the first channel of the guardian's list (else the school's, else the contact points
+//    in order) with an active contact point on an available channel. None: "no usable contact
+//    point".
+// 5. Time: base = max(now, send_at). Instant non-urgent deliveries whose base falls inside the
+//    guardian's quiet hours (else the school's), in the guardian's time zone (else the school's,
+//    else UTC), are deferred to the end of the window; urgent bypasses quiet hours, not send_at.
+//    kScheduled when not_before > now, else kQueued; `detail` says why.
+// 6. Language: the translation for the guardian's language tag, else one with the same primary
+//    subtag ("es-MX" gets "es"), else options.default_language.
+// 7. One copy per household per send: a (channel, address) receives at most one copy; a later
+//    guardian reaching the same address gets a suppressed row naming the guardian who got it, and
+//    their students are added to that copy's student_ids. A guardian of several students of the
+//    audience gets one delivery naming all of them (siblings together).
+// Output order: the audience order, then each student's guardian order (a guardian appears once,
+// where they are first linked with contact allowed).
 #pragma once
 
 #include <set>
@@ -21,11 +38,22 @@
 
 namespace homeroom::routing {
 
+// What a guardian without a setting of their own gets.
+Preferences default_school_preferences();  // digest_time "17:30", nothing else set
+
 struct PlannerOptions {
-  std::set<std::string> available_channels{"email", "sms", "push"};
-  std::string default_language = "en";
+  std::set<std::string> available_channels{"email", "sms", "push"};  // channel instances configured
+  std::string default_language = "en";                               // the school's
+  Preferences school_defaults = default_school_preferences();
+  std::string school_timezone = "UTC";  // for guardians whose time zone is empty or unknown
 };
 
+// One send to several students (a broadcast); see the rules above.
+std::vector<PlannedDelivery> plan_send(const std::vector<StudentRoster>& audience,
+                                       const NewMessage& message, Millis now,
+                                       const PlannerOptions& options);
+
+// One note about one student: plan_send with an audience of one.
 std::vector<PlannedDelivery> plan_message(const StudentRoster& roster, const NewMessage& message,
                                           Millis now, const PlannerOptions& options);
 
