@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/preferences_page.h"
 #include "api/roster_json.h"
 #include "api/store_awaitable.h"
 #include "core/ids.h"
@@ -111,6 +112,10 @@ boost::asio::awaitable<Response> Api::route(Request request) {
       co_return http::json_response(200, {{"status", "ready"}});
     }
     if (parts[0] == "metrics") co_return metrics();
+  }
+  if (parts.size() == 2 && parts[0] == "p" && !options_.preferences_secret.empty()) {
+    co_return co_await preferences_page(&store_, clock_.now(), options_.preferences_secret, parts[1],
+                                        std::move(request));
   }
   if (parts.size() >= 3 && parts[0] == "hooks") {
     co_return co_await webhook(parts[1], std::move(request));

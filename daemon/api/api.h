@@ -35,6 +35,9 @@ struct ApiOptions {
   std::function<void()> on_new_work;
   // Provider webhooks under /hooks/{instance}/...; verified by the plugin, not by a token.
   WebhookFn webhook;
+  // The key of the families' preferences links (/p/{token}, api/preferences_page.h): the store's
+  // render::kTokenSecretName secret. Empty: no preferences page.
+  std::string preferences_secret;
 };
 
 class Api {

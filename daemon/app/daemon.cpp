@@ -181,7 +181,7 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   dispatch.render.reply_domain = config.email.reply_domain;
   dispatch.render.bounce_domain = config.email.bounce_domain;
   dispatch.render.public_url = config.server.public_url;
-  dispatch.render.token_secret = std::move(*token_secret);
+  dispatch.render.token_secret = *token_secret;
   queue::Dispatcher dispatcher(store, (*channels)->routes, clock, dispatch);
 
   api::ApiOptions api_options;
@@ -190,6 +190,7 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
     api_options.planner.available_channels.insert(channel);
   }
   api_options.on_new_work = [&dispatcher] { dispatcher.wake(); };
+  api_options.preferences_secret = std::move(*token_secret);  // the links the renderer signs
   api_options.webhook = [&channels, &config](const std::string& instance,
                                              const http::Request& request) {
     return run_webhook((*channels)->registry, config.server.public_url, instance, request);

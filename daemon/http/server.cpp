@@ -196,6 +196,7 @@ void begin_shutdown(const std::shared_ptr<State>& state, std::chrono::millisecon
 
 std::string loggable_path(std::string_view path) {
   if (path.empty()) return "-";
+  if (path.rfind("/p/", 0) == 0) return "/p/...";  // a family's preferences link is a capability
   if (path.size() <= kMaxLoggedPath) return std::string(path);
   return std::string(path.substr(0, kMaxLoggedPath)) + "...";
 }

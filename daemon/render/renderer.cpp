@@ -16,19 +16,24 @@ struct Words {
   const char* urgent;       // "Urgent: {student}"
   const char* sent_by;      // footer: "Sent by {school} with homeroom."
   const char* unsubscribe;  // footer: "To stop these messages by email: {link}"
+  const char* preferences;  // footer: "Choose how, when and in which language...: {link}"
 };
 
 const Words& words_for(const std::string& language) {
-  static const Words kEn{
-      "Note from {author} about {student}", "Note about {student}",
-      "Reminder about {student}",           "Urgent: {student}",
-      "Sent by {school} with homeroom.",    "To stop receiving these messages by email: {link}"};
+  static const Words kEn{"Note from {author} about {student}",
+                         "Note about {student}",
+                         "Reminder about {student}",
+                         "Urgent: {student}",
+                         "Sent by {school} with homeroom.",
+                         "To stop receiving these messages by email: {link}",
+                         "Choose how, when and in which language we contact you: {link}"};
   static const Words kEs{"Nota de {author} sobre {student}",
                          "Nota sobre {student}",
                          "Recordatorio sobre {student}",
                          "Urgente: {student}",
                          "Enviado por {school} con homeroom.",
-                         "Para dejar de recibir estos mensajes por correo: {link}"};
+                         "Para dejar de recibir estos mensajes por correo: {link}",
+                         "Elija cómo, cuándo y en qué idioma le contactamos: {link}"};
   if (language == "es" || language.rfind("es-", 0) == 0) return kEs;
   return kEn;
 }
@@ -84,11 +89,16 @@ struct EmailLinks {
   std::string unsubscribe_url;  // "https://.../u/TOKEN" or ""
   std::string unsubscribe_mailto;
   std::string return_path;
+  std::string preferences_url;  // "https://.../p/TOKEN" (every category) or ""
 };
 
-EmailLinks links_for(const LeasedDelivery& d, const RenderOptions& o) {
+EmailLinks links_for(const LeasedDelivery& d, const RenderOptions& o, Millis now) {
   EmailLinks l;
   const std::string& secret = o.token_secret;
+  if (!o.public_url.empty()) {
+    l.preferences_url = o.public_url + "/p/" +
+                        preferences_token(secret, d.guardian_id, now + kPreferencesLinkLifetime);
+  }
   if (!o.reply_domain.empty()) {
     l.reply_to = "reply+" + reply_token(secret, d.author_staff, d.student_id, d.guardian_id) + "@" +
                  o.reply_domain;
@@ -108,7 +118,7 @@ EmailLinks links_for(const LeasedDelivery& d, const RenderOptions& o) {
 
 // The footer's lines in the delivery's language; the link is the https one, else the mailto.
 std::vector<std::string> footer_lines(const LeasedDelivery& d, const RenderOptions& o,
-                                      const std::string& link) {
+                                      const std::string& link, const std::string& preferences_url) {
   const Words& w = words_for(d.language);
   std::vector<std::string> lines;
   std::string sent_by = w.sent_by;
@@ -118,6 +128,11 @@ std::vector<std::string> footer_lines(const LeasedDelivery& d, const RenderOptio
     std::string unsubscribe = w.unsubscribe;
     replace(unsubscribe, "{link}", link);
     lines.push_back(unsubscribe);
+  }
+  if (!preferences_url.empty()) {
+    std::string preferences = w.preferences;
+    replace(preferences, "{link}", preferences_url);
+    lines.push_back(preferences);
   }
   return lines;
 }
@@ -134,7 +149,7 @@ std::string boundary_for(const LeasedDelivery& d) {
 std::string email_message(const LeasedDelivery& d, const std::string& subject,
                           const RenderOptions& o, const EmailLinks& l, Millis now) {
   const std::string link = !l.unsubscribe_url.empty() ? l.unsubscribe_url : l.unsubscribe_mailto;
-  const auto footer = footer_lines(d, o, link);
+  const auto footer = footer_lines(d, o, link, l.preferences_url);
 
   std::string text = d.text;
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -150,6 +165,13 @@ std::string email_message(const LeasedDelivery& d, const std::string& subject,
     const auto at = unsubscribe.find("{link}");
     html += "<br>\n" + escape_html(unsubscribe.substr(0, at)) + "<a href=\"" + escape_html(link) +
             "\">" + escape_html(link) + "</a>" + escape_html(unsubscribe.substr(at + 6));
+  }
+  if (!l.preferences_url.empty()) {
+    std::string preferences = words_for(d.language).preferences;
+    const auto at = preferences.find("{link}");
+    html += "<br>\n" + escape_html(preferences.substr(0, at)) + "<a href=\"" +
+            escape_html(l.preferences_url) + "\">" + escape_html(l.preferences_url) + "</a>" +
+            escape_html(preferences.substr(at + 6));
   }
   html += "</p>\n</body>\n</html>\n";
 
@@ -233,7 +255,7 @@ RenderedDelivery render_delivery(const LeasedDelivery& d, const RenderOptions& o
   out.attempt = static_cast<std::uint32_t>(d.attempt);
   out.subject = subject_for(d);
   if (d.channel == "email") {
-    const EmailLinks links = links_for(d, options);
+    const EmailLinks links = links_for(d, options, now);
     out.content = email_message(d, out.subject, options, links, now);
     out.return_path = links.return_path;
   } else if (d.channel == "push") {
