@@ -114,8 +114,8 @@ boost::asio::awaitable<Response> Api::route(Request request) {
     if (parts[0] == "metrics") co_return metrics();
   }
   if (parts.size() == 2 && parts[0] == "p" && !options_.preferences_secret.empty()) {
-    co_return co_await preferences_page(&store_, clock_.now(), options_.preferences_secret, parts[1],
-                                        std::move(request));
+    co_return co_await preferences_page(&store_, clock_.now(), options_.preferences_secret,
+                                        parts[1], std::move(request));
   }
   if (parts.size() >= 3 && parts[0] == "hooks") {
     co_return co_await webhook(parts[1], std::move(request));
@@ -226,6 +226,9 @@ boost::asio::awaitable<Response> Api::post_message(Principal principal, Request 
   if (!store_.get_student(message->student_id).is_ok()) {
     co_return problem(Status::invalid("student_id", "unknown student " + message->student_id));
   }
+  if (message->legally_required && principal.role != Role::kAdmin) {
+    co_return problem(Status::forbidden("only admins mark a message legally required"));
+  }
   if (principal.role != Role::kAdmin) {
     auto teaches = store_.teaches(principal.staff_id, message->student_id);
     if (!teaches.is_ok()) co_return problem(teaches.status());
@@ -309,6 +312,7 @@ Response Api::get_message(const Principal& principal, const std::string& id) {
               {"deliveries", deliveries}};
   if (!m.author_staff.empty()) out["author_staff"] = m.author_staff;
   if (m.send_at) out["send_at"] = format_rfc3339(*m.send_at);
+  if (m.legally_required) out["legally_required"] = true;
   return http::json_response(200, out);
 }
 

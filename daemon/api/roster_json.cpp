@@ -109,7 +109,13 @@ Status contact_from_json(const json& c, const std::string& at, ContactPoint& out
 }
 
 Status preferences_from_json(const json& p, const std::string& at, Preferences& out) {
-  RETURN_IF_ERROR(only_keys(p, {"channels", "quiet_hours", "categories"}, at));
+  RETURN_IF_ERROR(only_keys(p, {"channels", "quiet_hours", "categories", "digest_time"}, at));
+  if (auto it = p.find("digest_time"); it != p.end() && !it->is_null()) {
+    std::string t;
+    RETURN_IF_ERROR(read_string(p, "digest_time", at, t, true));
+    RETURN_IF_ERROR(parse_hhmm(at + ".digest_time", t));
+    out.digest_time = t;
+  }
   if (auto it = p.find("channels"); it != p.end()) {
     if (!it->is_array()) return Status::invalid(at + ".channels", "expected an array");
     std::set<std::string> seen;
@@ -175,9 +181,14 @@ Result<Staff> staff_from_json(const std::string& id, const json& j) {
 Result<Guardian> guardian_from_json(const std::string& id, const json& j) {
   Guardian g;
   g.id = id;
-  RETURN_IF_ERROR(only_keys(
-      j, {"id", "given_name", "family_name", "language", "timezone", "contacts", "preferences"},
-      ""));
+  RETURN_IF_ERROR(only_keys(j,
+                            {"id", "given_name", "family_name", "language", "timezone", "contacts",
+                             "preferences", "do_not_contact"},
+                            ""));
+  if (auto it = j.find("do_not_contact"); it != j.end()) {
+    if (!it->is_boolean()) return Status::invalid("do_not_contact", "expected true or false");
+    g.do_not_contact = it->get<bool>();
+  }
   RETURN_IF_ERROR(read_string(j, "given_name", "", g.given_name, true));
   RETURN_IF_ERROR(validate_name("given_name", g.given_name));
   RETURN_IF_ERROR(read_string(j, "family_name", "", g.family_name, true));
@@ -253,7 +264,12 @@ Result<Student> student_from_json(const std::string& id, const json& j) {
 
 Result<NewMessage> message_from_json(const json& j) {
   NewMessage m;
-  RETURN_IF_ERROR(only_keys(j, {"student_id", "category", "body", "translations", "send_at"}, ""));
+  RETURN_IF_ERROR(only_keys(
+      j, {"student_id", "category", "body", "translations", "send_at", "legally_required"}, ""));
+  if (auto it = j.find("legally_required"); it != j.end()) {
+    if (!it->is_boolean()) return Status::invalid("legally_required", "expected true or false");
+    m.legally_required = it->get<bool>();
+  }
   RETURN_IF_ERROR(read_string(j, "student_id", "", m.student_id, true));
   RETURN_IF_ERROR(validate_id("student_id", m.student_id));
   m.category = "note";
@@ -319,13 +335,15 @@ json to_json(const Guardian& g) {
     prefs["quiet_hours"] = {{"start", g.preferences.quiet_hours->start},
                             {"end", g.preferences.quiet_hours->end}};
   }
+  if (g.preferences.digest_time) prefs["digest_time"] = *g.preferences.digest_time;
   return {{"id", g.id},
           {"given_name", g.given_name},
           {"family_name", g.family_name},
           {"language", g.language},
           {"timezone", g.timezone},
           {"contacts", contacts},
-          {"preferences", prefs}};
+          {"preferences", prefs},
+          {"do_not_contact", g.do_not_contact}};
 }
 
 json to_json(const Student& s) {

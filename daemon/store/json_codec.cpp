@@ -8,6 +8,7 @@ nlohmann::json preferences_to_json(const Preferences& p) {
   if (p.quiet_hours)
     j["quiet_hours"] = {{"start", p.quiet_hours->start}, {"end", p.quiet_hours->end}};
   j["categories"] = p.categories;
+  if (p.digest_time) j["digest_time"] = *p.digest_time;
   return j;
 }
 
@@ -21,6 +22,7 @@ Preferences preferences_from_json(const nlohmann::json& j) {
   if (j.contains("categories")) {
     p.categories = j.at("categories").get<std::map<std::string, std::string>>();
   }
+  if (j.contains("digest_time")) p.digest_time = j.at("digest_time").get<std::string>();
   return p;
 }
 

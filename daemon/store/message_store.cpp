@@ -33,7 +33,8 @@ Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& me
 
   SQLite::Statement ins_msg(db,
                             "INSERT INTO messages (id, student_id, author_staff, category, body, "
-                            "translations, send_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                            "translations, send_at, created_at, legally_required) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins_msg.bind(1, message.id);
   ins_msg.bind(2, message.student_id);
   if (message.author_staff.empty()) {
@@ -50,6 +51,7 @@ Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& me
     ins_msg.bind(7);
   }
   ins_msg.bind(8, now);
+  ins_msg.bind(9, message.legally_required ? 1 : 0);
   ins_msg.exec();
 
   AcceptedMessage accepted{message, {}};
@@ -94,7 +96,8 @@ Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& me
 std::optional<MessageView> get_message(SQLite::Database& db, const std::string& id) {
   SQLite::Statement q(db,
                       "SELECT id, student_id, COALESCE(author_staff, ''), category, body, "
-                      "translations, send_at, created_at FROM messages WHERE id = ?");
+                      "translations, send_at, created_at, legally_required FROM messages "
+                      "WHERE id = ?");
   q.bind(1, id);
   if (!q.executeStep()) return std::nullopt;
   MessageView view;
@@ -108,6 +111,7 @@ std::optional<MessageView> get_message(SQLite::Database& db, const std::string& 
       nlohmann::json::parse(q.getColumn(5).getString()).get<std::map<std::string, std::string>>();
   if (!q.getColumn(6).isNull()) m.send_at = q.getColumn(6).getInt64();
   view.created_at = q.getColumn(7).getInt64();
+  m.legally_required = q.getColumn(8).getInt() != 0;
 
   SQLite::Statement d(db,
                       "SELECT id, guardian_id, channel, address, language, state, attempts, "

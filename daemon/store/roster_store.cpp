@@ -35,10 +35,11 @@ Status put_guardian(SQLite::Database& db, const Guardian& g, Millis now) {
   SQLite::Statement q(
       db,
       "INSERT INTO guardians (id, given_name, family_name, language, timezone, preferences, "
-      "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-      "given_name = excluded.given_name, family_name = excluded.family_name, "
+      "updated_at, do_not_contact) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+      "SET given_name = excluded.given_name, family_name = excluded.family_name, "
       "language = excluded.language, timezone = excluded.timezone, "
-      "preferences = excluded.preferences, updated_at = excluded.updated_at");
+      "preferences = excluded.preferences, updated_at = excluded.updated_at, "
+      "do_not_contact = excluded.do_not_contact");
   q.bind(1, g.id);
   q.bind(2, g.given_name);
   q.bind(3, g.family_name);
@@ -46,6 +47,7 @@ Status put_guardian(SQLite::Database& db, const Guardian& g, Millis now) {
   q.bind(5, g.timezone);
   q.bind(6, preferences_to_json(g.preferences).dump());
   q.bind(7, now);
+  q.bind(8, g.do_not_contact ? 1 : 0);
   q.exec();
 
   // Contact points are replaced as a whole, keeping the status (e.g. bounced) of ones that stay.
@@ -171,8 +173,8 @@ std::optional<Staff> get_staff(SQLite::Database& db, const std::string& id) {
 
 std::optional<Guardian> get_guardian(SQLite::Database& db, const std::string& id) {
   SQLite::Statement q(db,
-                      "SELECT id, given_name, family_name, language, timezone, preferences "
-                      "FROM guardians WHERE id = ?");
+                      "SELECT id, given_name, family_name, language, timezone, preferences, "
+                      "do_not_contact FROM guardians WHERE id = ?");
   q.bind(1, id);
   if (!q.executeStep()) return std::nullopt;
   Guardian g;
@@ -182,6 +184,7 @@ std::optional<Guardian> get_guardian(SQLite::Database& db, const std::string& id
   g.language = q.getColumn(3).getString();
   g.timezone = q.getColumn(4).getString();
   g.preferences = preferences_from_json(nlohmann::json::parse(q.getColumn(5).getString()));
+  g.do_not_contact = q.getColumn(6).getInt() != 0;
   SQLite::Statement c(db,
                       "SELECT channel, address, status FROM contact_points WHERE guardian_id = ? "
                       "ORDER BY position");

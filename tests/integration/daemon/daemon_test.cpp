@@ -205,6 +205,19 @@ TEST_CASE("bad input gets a clear problem and changes nothing") {
   CHECK(other_teacher.status == 403);
   problem(other_teacher);
 
+  auto legal = s.note();
+  legal["legally_required"] = true;
+  auto teacher_legal = post(s.lee, legal.dump());
+  CHECK(teacher_legal.status == 403);
+  problem(teacher_legal);
+
+  auto bad_digest = s.daemon.call("PUT", "/v1/guardians/g2", s.admin,
+                                  {{"given_name", "Ben"},
+                                   {"family_name", "Diaz"},
+                                   {"preferences", {{"digest_time", "25:00"}}}});
+  CHECK(bad_digest.status == 422);
+  CHECK(problem(bad_digest)["errors"][0]["field"] == "preferences.digest_time");
+
   auto teacher_roster = s.daemon.call("PUT", "/v1/staff/t9", s.lee, {{"name", "Eve"}});
   CHECK(teacher_roster.status == 403);
 
@@ -220,6 +233,31 @@ TEST_CASE("bad input gets a clear problem and changes nothing") {
   auto metrics = http_request("GET", s.daemon.url("/metrics"));
   CHECK(metrics.body.find("homeroom_deliveries{") == std::string::npos);
   CHECK(s.count_files() == 0);
+}
+
+TEST_CASE("guardian preferences round-trip through the API") {
+  School s;
+  json g = {{"given_name", "Dee"},
+            {"family_name", "Diaz"},
+            {"language", "pt_br"},
+            {"timezone", "America/Sao_Paulo"},
+            {"do_not_contact", true},
+            {"contacts", {{{"channel", "sms"}, {"address", "(555) 123-0009"}}}},
+            {"preferences",
+             {{"channels", {"sms"}},
+              {"quiet_hours", {{"start", "21:00"}, {"end", "06:30"}}},
+              {"categories", {{"reminder", "digest"}}},
+              {"digest_time", "18:15"}}}};
+  auto put = s.daemon.call("PUT", "/v1/guardians/g9", s.admin, g);
+  INFO(put.body);
+  REQUIRE(put.status == 200);
+  auto back = json::parse(s.daemon.call("GET", "/v1/guardians/g9", s.admin).body);
+  CHECK(back["language"] == "pt-BR");
+  CHECK(back["do_not_contact"] == true);
+  CHECK(back["contacts"][0]["address"] == "+15551230009");
+  CHECK(back["preferences"]["digest_time"] == "18:15");
+  CHECK(back["preferences"]["quiet_hours"]["end"] == "06:30");
+  CHECK(back["preferences"]["categories"]["reminder"] == "digest");
 }
 
 TEST_CASE("a teacher cannot read messages about another teacher's students") {

@@ -315,3 +315,19 @@ TEST_CASE("named secrets are created once and kept") {
   auto s = std::move(*store::Store::open(dir / "h.db", clock));
   CHECK(*s->secret("tokens") == first);
 }
+
+TEST_CASE("do_not_contact, digest time and legally required messages are kept") {
+  Fixture f;
+  Guardian g{"g9", "Dee", "Diaz", "en", "UTC", {{"email", "dee@x.org"}}, {}};
+  g.do_not_contact = true;
+  g.preferences.digest_time = "18:15";
+  REQUIRE(wait_status([&](auto done) { f.store->put_guardian(g, done); }).is_ok());
+  auto back = f.store->get_guardian("g9");
+  CHECK(back->do_not_contact);
+  CHECK(back->preferences.digest_time == std::optional<std::string>("18:15"));
+  auto m = note("msg_legal");
+  m.legally_required = true;
+  REQUIRE(f.send(m).is_ok());
+  CHECK(f.store->get_message("msg_legal")->message.legally_required);
+  CHECK_FALSE(f.store->get_guardian("g1")->do_not_contact);
+}
