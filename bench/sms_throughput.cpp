@@ -351,6 +351,7 @@ double measure_daemon_rate(const TempDir& dir, int fake_port, const Options& o) 
     notes.push_back({"POST", "/v1/messages",
                      json{{"student_id", "s" + std::to_string(s)},
                           {"category", "note"},
+                          {"send_at", send_at_text},
                           {"body",
                            "Maya finished her lab report early and helped two "
                            "classmates. Note " +
