@@ -13,6 +13,7 @@
 
 #include "api/roster_json.h"
 #include "api/store_awaitable.h"
+#include "render/mime.h"
 #include "render/tokens.h"
 
 namespace homeroom::api {
@@ -126,33 +127,6 @@ const std::vector<std::pair<std::string, std::string>>& offered_languages() {
   return kLanguages;
 }
 
-std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string substitute(std::string pattern, const std::string& key, const std::string& value) {
   if (auto at = pattern.find(key); at != std::string::npos) pattern.replace(at, key.size(), value);
   return pattern;
@@ -163,11 +137,11 @@ Response html_page(unsigned status, const std::string& lang, const std::string& 
   Response r;
   r.status = status;
   r.content_type = "text/html; charset=utf-8";
-  r.body = "<!DOCTYPE html>\n<html lang=\"" + escape(lang) +
+  r.body = "<!DOCTYPE html>\n<html lang=\"" + render::escape_html(lang) +
            "\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
            "<meta name=\"robots\" content=\"noindex\">\n<title>" +
-           escape(title) +
+           render::escape_html(title) +
            "</title>\n<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:1rem "
            "auto;padding:0 1rem;line-height:1.5}label{display:block;margin:.6rem 0 .2rem}"
            "select,input,button{font-size:1rem;padding:.4rem;min-width:12rem}"
@@ -252,61 +226,64 @@ Response form_page(unsigned status, const Guardian& g, const FormState& state,
                    const std::string& error_field, const std::string& error) {
   const PageWords& w = words_for(g.language);
   std::string b;
-  b += "<h1>" + escape(w.title) + "</h1>\n";
-  b += "<p>" + escape(substitute(w.hello, "{name}", g.given_name)) + "</p>\n";
-  b += "<p>" + escape(w.intro) + "</p>\n";
+  b += "<h1>" + render::escape_html(w.title) + "</h1>\n";
+  b += "<p>" + render::escape_html(substitute(w.hello, "{name}", g.given_name)) + "</p>\n";
+  b += "<p>" + render::escape_html(w.intro) + "</p>\n";
   if (!error_field.empty()) {
-    b += "<p id=\"error\" class=\"error\" role=\"alert\">" + escape(w.error_intro) + " <strong>" +
-         escape(error_field) + "</strong>: " + escape(error) + "</p>\n";
+    b += "<p id=\"error\" class=\"error\" role=\"alert\">" + render::escape_html(w.error_intro) +
+         " <strong>" + render::escape_html(error_field) +
+         "</strong>: " + render::escape_html(error) + "</p>\n";
   }
   b += "<form method=\"post\">\n";
 
   const auto offered = offered_channels(g);
-  b += "<fieldset>\n<legend>" + escape(w.channels_legend) + "</legend>\n";
+  b += "<fieldset>\n<legend>" + render::escape_html(w.channels_legend) + "</legend>\n";
   for (std::size_t i = 0; i < offered.size(); ++i) {
     const std::string name = "channel" + std::to_string(i + 1);
     const std::string label =
         i < w.choice.size() ? w.choice[i] : substitute(w.choice_n, "{n}", std::to_string(i + 1));
     const std::string current = i < state.channels.size() ? state.channels[i] : "";
-    b += "<label for=\"" + name + "\">" + escape(label) + "</label>\n";
+    b += "<label for=\"" + name + "\">" + render::escape_html(label) + "</label>\n";
     b += "<select id=\"" + name + "\" name=\"" + name + "\"" + invalid_attr(error_field, name) +
          ">\n";
     if (i > 0)
-      b += "<option value=\"\"" + selected(current.empty()) + ">" + escape(w.none) + "</option>\n";
+      b += "<option value=\"\"" + selected(current.empty()) + ">" + render::escape_html(w.none) +
+           "</option>\n";
     for (const auto& c : offered) {
       auto named = w.channel_names.find(c);
-      b += "<option value=\"" + escape(c) + "\"" + selected(current == c) + ">" +
-           escape(named == w.channel_names.end() ? c : named->second) + "</option>\n";
+      b += "<option value=\"" + render::escape_html(c) + "\"" + selected(current == c) + ">" +
+           render::escape_html(named == w.channel_names.end() ? c : named->second) + "</option>\n";
     }
     b += "</select>\n";
   }
   b += "</fieldset>\n";
 
-  b += "<fieldset>\n<legend>" + escape(w.language) + "</legend>\n";
-  b += "<label for=\"language\">" + escape(w.language) + "</label>\n";
+  b += "<fieldset>\n<legend>" + render::escape_html(w.language) + "</legend>\n";
+  b += "<label for=\"language\">" + render::escape_html(w.language) + "</label>\n";
   b += "<select id=\"language\" name=\"language\"" + invalid_attr(error_field, "language") + ">\n";
   bool listed = false;
   for (const auto& [code, name] : offered_languages()) {
     listed = listed || code == state.language;
     b += "<option value=\"" + code + "\" lang=\"" + code + "\"" + selected(code == state.language) +
-         ">" + escape(name) + "</option>\n";
+         ">" + render::escape_html(name) + "</option>\n";
   }
   if (!listed && !state.language.empty()) {
-    b += "<option value=\"" + escape(state.language) + "\" selected>" + escape(state.language) +
-         "</option>\n";
+    b += "<option value=\"" + render::escape_html(state.language) + "\" selected>" +
+         render::escape_html(state.language) + "</option>\n";
   }
   b += "</select>\n</fieldset>\n";
 
-  b += "<fieldset>\n<legend>" + escape(w.quiet_legend) + "</legend>\n";
-  b += "<label for=\"quiet_start\">" + escape(w.quiet_start) + "</label>\n";
+  b += "<fieldset>\n<legend>" + render::escape_html(w.quiet_legend) + "</legend>\n";
+  b += "<label for=\"quiet_start\">" + render::escape_html(w.quiet_start) + "</label>\n";
   b += "<input type=\"time\" id=\"quiet_start\" name=\"quiet_start\" value=\"" +
-       escape(state.quiet_start) + "\"" + invalid_attr(error_field, "quiet_start") + ">\n";
-  b += "<label for=\"quiet_end\">" + escape(w.quiet_end) + "</label>\n";
+       render::escape_html(state.quiet_start) + "\"" + invalid_attr(error_field, "quiet_start") +
+       ">\n";
+  b += "<label for=\"quiet_end\">" + render::escape_html(w.quiet_end) + "</label>\n";
   b += "<input type=\"time\" id=\"quiet_end\" name=\"quiet_end\" value=\"" +
-       escape(state.quiet_end) + "\"" + invalid_attr(error_field, "quiet_end") + ">\n";
-  b += "<p>" + escape(substitute(w.quiet_hint, "{tz}", g.timezone)) + "</p>\n";
+       render::escape_html(state.quiet_end) + "\"" + invalid_attr(error_field, "quiet_end") + ">\n";
+  b += "<p>" + render::escape_html(substitute(w.quiet_hint, "{tz}", g.timezone)) + "</p>\n";
   b += "</fieldset>\n";
-  b += "<p><button type=\"submit\">" + escape(w.save) + "</button></p>\n</form>\n";
+  b += "<p><button type=\"submit\">" + render::escape_html(w.save) + "</button></p>\n</form>\n";
   return html_page(status, w.lang, w.title, b);
 }
 
@@ -315,7 +292,8 @@ Response saved_page(const Guardian& g) {
   std::string channels;
   for (const auto& c : g.preferences.channels) {
     auto named = w.channel_names.find(c);
-    channels += "<li>" + escape(named == w.channel_names.end() ? c : named->second) + "</li>\n";
+    channels += "<li>" + render::escape_html(named == w.channel_names.end() ? c : named->second) +
+                "</li>\n";
   }
   std::string language = g.language;
   for (const auto& [code, name] : offered_languages()) {
@@ -325,13 +303,14 @@ Response saved_page(const Guardian& g) {
                                                             g.preferences.quiet_hours->end
                                                       : std::string(w.no_quiet);
   std::string b;
-  b += "<h1>" + escape(w.saved_title) + "</h1>\n";
-  b += "<p role=\"status\">" + escape(substitute(w.saved_text, "{name}", g.given_name)) + "</p>\n";
-  b += "<h2>" + escape(w.saved_channels) + "</h2>\n<ol>\n" + channels + "</ol>\n";
-  b += "<p>" + escape(w.language) + ": " + escape(language) + "</p>\n";
-  b += "<p>" + escape(w.saved_quiet) + ": " + escape(quiet) + "</p>\n";
+  b += "<h1>" + render::escape_html(w.saved_title) + "</h1>\n";
+  b += "<p role=\"status\">" +
+       render::escape_html(substitute(w.saved_text, "{name}", g.given_name)) + "</p>\n";
+  b += "<h2>" + render::escape_html(w.saved_channels) + "</h2>\n<ol>\n" + channels + "</ol>\n";
+  b += "<p>" + render::escape_html(w.language) + ": " + render::escape_html(language) + "</p>\n";
+  b += "<p>" + render::escape_html(w.saved_quiet) + ": " + render::escape_html(quiet) + "</p>\n";
   // An empty href is this same URL: the form again.
-  b += "<p><a href=\"\">" + escape(w.change_again) + "</a></p>\n";
+  b += "<p><a href=\"\">" + render::escape_html(w.change_again) + "</a></p>\n";
   return html_page(200, w.lang, w.saved_title, b);
 }
 

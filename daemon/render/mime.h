@@ -16,6 +16,8 @@ std::string encode_header_words(std::string_view text);
 // RFC 2045 quoted-printable with CRLF line ends and lines of at most 76 chars. Line breaks in the
 // input (LF or CRLF) become CRLF hard breaks.
 std::string quoted_printable(std::string_view text);
+// Text made safe for HTML content and attribute values (& < > " ').
+std::string escape_html(std::string_view text);
 // RFC 5322 date: "Mon, 23 Nov 2026 05:38:09 +0000".
 std::string rfc5322_date(Millis t);
 // A display name quoted for an address header: "Ms. Lee" <lee@school.org>.

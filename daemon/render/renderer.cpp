@@ -56,33 +56,6 @@ std::string fill(std::string pattern, const LeasedDelivery& d) {
   return pattern;
 }
 
-std::string escape_html(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // The addresses and links of one email, from the options that exist.
 struct EmailLinks {
   std::string reply_to;         // "reply+TOKEN@domain" or ""
