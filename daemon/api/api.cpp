@@ -65,11 +65,64 @@ json delivery_json(const store::DeliveryView& d) {
               {"events", events}};
   if (!d.provider_id.empty()) out["provider_id"] = d.provider_id;
   if (d.segments > 0) out["segments"] = d.segments;
+  if (!d.fallback_of.empty()) out["fallback_of"] = d.fallback_of;
   if (!d.last_error.empty()) out["last_error"] = d.last_error;
   if (d.state == DeliveryState::kQueued || d.state == DeliveryState::kScheduled) {
     out["next_attempt_at"] = format_rfc3339(d.next_attempt_at);
   }
   return out;
+}
+
+// Per guardian, the deliveries in the order they were made (a fallback follows the failure it
+// replaces), and the same read as one line for a teacher: "sms failed (contact stopped: ...) ->
+// email sent". outcome: reached (a copy was sent or delivered), pending, suppressed, or unreached
+// (every channel tried failed).
+json guardian_chains(const std::vector<store::DeliveryView>& deliveries) {
+  json out = json::array();
+  std::map<std::string, std::size_t> index;
+  for (const auto& d : deliveries) {
+    auto [it, added] = index.emplace(d.guardian_id, out.size());
+    if (added) {
+      out.push_back({{"guardian_id", d.guardian_id}, {"chain", json::array()}, {"summary", ""}});
+    }
+    json& g = out[it->second];
+    const bool ended_badly = d.state == DeliveryState::kFailed ||
+                             d.state == DeliveryState::kSuppressed ||
+                             d.state == DeliveryState::kDead;
+    const std::string reason = ended_badly ? d.last_error : "";
+    g["chain"].push_back({{"delivery_id", d.id},
+                          {"channel", d.channel},
+                          {"state", state_name(d.state)},
+                          {"reason", reason}});
+    std::string step = d.channel + " " + state_name(d.state);
+    if (!reason.empty()) step += " (" + reason + ")";
+    std::string summary = g["summary"];
+    g["summary"] = summary.empty() ? step : summary + " -> " + step;
+  }
+  for (auto& g : out) {
+    bool reached = false, pending = false, dead = false, failed = false;
+    for (const auto& step : g["chain"]) {
+      const std::string state = step["state"];
+      reached = reached || state == "sent" || state == "delivered";
+      pending = pending || state == "queued" || state == "scheduled" || state == "sending" ||
+                state == "planned";
+      dead = dead || state == "dead";
+      failed = failed || state == "failed";
+    }
+    g["outcome"] = reached   ? "reached"
+                   : pending ? "pending"
+                   : dead    ? "dead"
+                   : failed  ? "unreached"
+                             : "suppressed";
+  }
+  return out;
+}
+
+json family_json(const store::ReachFamily& f) {
+  return {{"guardian_id", f.guardian_id},
+          {"guardian_name", f.guardian_name},
+          {"student_id", f.student_id},
+          {"student_name", f.student_name}};
 }
 
 }  // namespace
@@ -150,6 +203,10 @@ boost::asio::awaitable<Response> Api::route(Request request) {
       if (method != "GET") co_return method_not_allowed("GET");
       co_return get_message(*principal, parts[2]);
     }
+  }
+  if (collection == "reports" && parts.size() == 3 && parts[2] == "reach") {
+    if (method != "GET") co_return method_not_allowed("GET");
+    co_return reach_report(*principal, request);
   }
   co_return problem(Status::not_found("no such resource"));
 }
@@ -309,11 +366,50 @@ Response Api::get_message(const Principal& principal, const std::string& id) {
               {"translations", m.translations},
               {"created_at", format_rfc3339(view->created_at)},
               {"counts", counts},
-              {"deliveries", deliveries}};
+              {"deliveries", deliveries},
+              {"guardians", guardian_chains(view->deliveries)}};
   if (!m.author_staff.empty()) out["author_staff"] = m.author_staff;
   if (m.send_at) out["send_at"] = format_rfc3339(*m.send_at);
   if (m.legally_required) out["legally_required"] = true;
   return http::json_response(200, out);
+}
+
+Response Api::reach_report(const Principal& principal, const Request& request) {
+  auto since_text = request.query_param("since");
+  Millis since = 0;
+  if (!since_text || !parse_rfc3339(*since_text, since)) {
+    return problem(Status::invalid("since",
+                                   "give the start of the period as RFC 3339, e.g. "
+                                   "2026-11-16T00:00:00Z"));
+  }
+  // A teacher sees their own students and messages only.
+  const std::string only = principal.role == Role::kAdmin ? "" : principal.staff_id;
+  if (principal.role != Role::kAdmin && only.empty()) {
+    return problem(Status::forbidden("a teacher token without a staff member has no report"));
+  }
+  auto report = store_.reach_report(since, only);
+  if (!report.is_ok()) return problem(report.status());
+  json teachers = json::array();
+  for (const auto& t : report->teachers) {
+    json no_message = json::array();
+    for (const auto& f : t.no_message) no_message.push_back(family_json(f));
+    json unreached = json::array();
+    for (const auto& u : t.unreached) {
+      json entry = family_json(u.family);
+      entry["message_id"] = u.message_id;
+      entry["last_channel"] = u.channel;
+      entry["last_reason"] = u.reason;
+      entry["failed_at"] = format_rfc3339(u.at);
+      unreached.push_back(std::move(entry));
+    }
+    json teacher = {{"staff_id", t.staff_id},
+                    {"name", t.name},
+                    {"no_message", no_message},
+                    {"unreached", unreached}};
+    if (t.staff_id.empty()) teacher["staff_id"] = nullptr;
+    teachers.push_back(std::move(teacher));
+  }
+  return http::json_response(200, {{"since", format_rfc3339(since)}, {"teachers", teachers}});
 }
 
 boost::asio::awaitable<Response> Api::webhook(std::string instance, Request request) {

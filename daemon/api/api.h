@@ -56,6 +56,7 @@ class Api {
   http::Response get_roster(const std::string& kind, const std::string& id);
   boost::asio::awaitable<http::Response> post_message(Principal principal, http::Request request);
   http::Response get_message(const Principal& principal, const std::string& id);
+  http::Response reach_report(const Principal& principal, const http::Request& request);
   http::Response metrics();
   boost::asio::awaitable<http::Response> webhook(std::string instance, http::Request request);
   Result<Principal> authenticate(const http::Request& request);

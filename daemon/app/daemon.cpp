@@ -189,6 +189,8 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   for (const auto& [channel, _] : (*channels)->routes) {
     api_options.planner.available_channels.insert(channel);
   }
+  // A fallback moves only to a channel that can be sent, like the planner's first choice.
+  store.set_available_channels(api_options.planner.available_channels);
   api_options.on_new_work = [&dispatcher] { dispatcher.wake(); };
   api_options.preferences_secret = std::move(*token_secret);  // the links the renderer signs
   api_options.webhook = [&channels, &config](const std::string& instance,

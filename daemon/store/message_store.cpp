@@ -116,7 +116,8 @@ std::optional<MessageView> get_message(SQLite::Database& db, const std::string& 
   SQLite::Statement d(db,
                       "SELECT id, guardian_id, channel, address, language, state, attempts, "
                       "next_attempt_at, COALESCE(provider_id, ''), COALESCE(last_error, ''), "
-                      "updated_at, COALESCE(segments, 0) FROM deliveries WHERE message_id = ? "
+                      "updated_at, COALESCE(segments, 0), COALESCE(fallback_of, '') FROM "
+                      "deliveries WHERE message_id = ? "
                       "ORDER BY rowid");
   d.bind(1, id);
   SQLite::Statement e(db,
@@ -136,6 +137,7 @@ std::optional<MessageView> get_message(SQLite::Database& db, const std::string& 
     v.last_error = d.getColumn(9).getString();
     v.updated_at = d.getColumn(10).getInt64();
     v.segments = d.getColumn(11).getInt();
+    v.fallback_of = d.getColumn(12).getString();
     e.bind(1, v.id);
     while (e.executeStep()) {
       v.events.push_back(

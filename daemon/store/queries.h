@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include <optional>
+#include <set>
 
 #include "store/store.h"
 
@@ -37,14 +38,32 @@ std::optional<MessageView> get_message(SQLite::Database& db, const std::string& 
 // queue_store.cpp
 std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis now,
                                       Millis lease_until);
-void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now);
+void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now,
+                    const std::set<std::string>& available_channels);
 void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at, DeliveryState state,
                const std::string& detail);
 std::optional<Millis> next_due(SQLite::Database& db);
-void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& update, Millis now);
+void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& update, Millis now,
+                            const std::set<std::string>& available_channels);
 void set_contact_status(SQLite::Database& db, const std::string& delivery_id,
                         const std::string& status, const std::string& reason, Millis now);
 std::string get_or_create_secret(SQLite::Database& db, const std::string& name, Millis now);
 std::map<std::string, std::int64_t> delivery_counts(SQLite::Database& db);
+
+// fallback_store.cpp
+// Called in the transaction that just moved `delivery_id` to `failed` for a reason that calls for
+// another channel (permanent, contact stopped or gone, bounced, undelivered). Queues the message
+// for the same guardian on the next channel of their order (preferences, else contact points) that
+// is in `available_channels`, has an active contact point, and was not tried for this (message,
+// guardian). Re-checks the lease's rules first: a restricted or unlinked guardian, or one flagged
+// do_not_contact (unless the message is legally required), gets no fallback. Writes an event on
+// both rows; with no channel left, one on the failed row (the guardian is unreached). Returns the
+// new delivery's id. Creates nothing for a row not `failed` or one that already fell back.
+std::optional<std::string> fall_back(SQLite::Database& db, const std::string& delivery_id,
+                                     const std::string& reason, Millis now,
+                                     const std::set<std::string>& available_channels);
+
+// report_store.cpp
+ReachReport reach_report(SQLite::Database& db, Millis since, const std::string& only_staff);
 
 }  // namespace homeroom::store

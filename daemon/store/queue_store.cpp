@@ -107,7 +107,8 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
   return out;
 }
 
-void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now) {
+void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now,
+                    const std::set<std::string>& available_channels) {
   SQLite::Statement q(db,
                       "UPDATE deliveries SET state = ?, next_attempt_at = ?, "
                       "provider_id = COALESCE(NULLIF(?, ''), provider_id), last_error = ?, "
@@ -135,6 +136,9 @@ void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& upd
       seg.exec();
     }
     if (!u.contact_status.empty()) set_contact_status(db, u.id, u.contact_status, u.detail, now);
+    // Permanent and contact-stopped/gone failures move on to the next channel; a retryable one
+    // that ran out of attempts (dead) stays for an admin to look at.
+    if (u.state == DeliveryState::kFailed) fall_back(db, u.id, u.detail, now, available_channels);
   }
 }
 
@@ -151,7 +155,8 @@ void set_contact_status(SQLite::Database& db, const std::string& delivery_id,
   q.exec();
 }
 
-void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& update, Millis now) {
+void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& update, Millis now,
+                            const std::set<std::string>& available_channels) {
   SQLite::Statement find(db,
                          "SELECT id, state FROM deliveries WHERE channel = ? AND provider_id = ?");
   find.bind(1, update.channel);
@@ -201,6 +206,7 @@ void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& up
   q.exec();
   add_event(db, id, now, *next, detail.empty() ? "reported by the provider" : detail);
   if (!contact_status.empty()) set_contact_status(db, id, contact_status, detail, now);
+  if (*next == DeliveryState::kFailed) fall_back(db, id, detail, now, available_channels);
 }
 
 std::string get_or_create_secret(SQLite::Database& db, const std::string& name, Millis now) {

@@ -231,7 +231,7 @@ void Store::lease_due(int limit, Millis lease_ms, Done<std::vector<LeasedDeliver
 void Store::record_updates(std::vector<DeliveryUpdate> updates, StatusDone done) {
   writer_->submit(
       [this, updates = std::move(updates)](SQLite::Database& db) {
-        store::record_updates(db, updates, clock_.now());
+        store::record_updates(db, updates, clock_.now(), available_channels());
         return Status{};
       },
       std::move(done));
@@ -240,10 +240,26 @@ void Store::record_updates(std::vector<DeliveryUpdate> updates, StatusDone done)
 void Store::record_provider_status(ProviderStatusUpdate update, StatusDone done) {
   writer_->submit(
       [this, update = std::move(update)](SQLite::Database& db) {
-        store::record_provider_status(db, update, clock_.now());
+        store::record_provider_status(db, update, clock_.now(), available_channels());
         return Status{};
       },
       std::move(done));
+}
+
+void Store::set_available_channels(std::set<std::string> channels) {
+  std::lock_guard lock(channels_mu_);
+  available_channels_ = std::move(channels);
+}
+
+std::set<std::string> Store::available_channels() const {
+  std::lock_guard lock(channels_mu_);
+  return available_channels_;
+}
+
+Result<ReachReport> Store::reach_report(Millis since, const std::string& only_staff) {
+  return read([&](SQLite::Database& db) -> Result<ReachReport> {
+    return store::reach_report(db, since, only_staff);
+  });
 }
 
 Result<std::string> Store::secret(const std::string& name) {

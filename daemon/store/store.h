@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,7 @@ struct DeliveryView {
   std::string provider_id;
   std::string last_error;
   Millis updated_at = 0;
+  std::string fallback_of;  // the failed delivery this one follows, or ""
   std::vector<DeliveryEvent> events;
 };
 
@@ -103,6 +105,33 @@ struct ProviderStatusUpdate {
   std::string provider_id;  // as recorded when the provider accepted the delivery
   enum class Kind { kSent, kDelivered, kUndelivered, kBounced, kContactStopped } kind;
   std::string reason;
+};
+
+// GET /v1/reports/reach: per teacher, the families they did not reach in a period.
+struct ReachFamily {
+  std::string guardian_id;
+  std::string guardian_name;
+  std::string student_id;
+  std::string student_name;
+};
+struct UnreachedFamily {
+  ReachFamily family;
+  std::string message_id;
+  std::string channel;  // of the last delivery tried
+  std::string reason;   // its last error
+  Millis at = 0;        // when it failed
+};
+struct TeacherReach {
+  std::string staff_id;  // "" for messages sent by an admin token without a staff member
+  std::string name;
+  // Families (guardian, student) of the teacher's students with no sent or delivered message
+  // from this teacher in the period.
+  std::vector<ReachFamily> no_message;
+  // (family, message) where every delivery of a message of this teacher in the period failed.
+  std::vector<UnreachedFamily> unreached;
+};
+struct ReachReport {
+  std::vector<TeacherReach> teachers;
 };
 
 struct ImportSummary {
@@ -160,6 +189,14 @@ class Store {
   Result<std::optional<Millis>> next_due();
   Result<std::map<std::string, std::int64_t>> delivery_counts();
 
+  // The channels a fallback may move to (those with a configured instance); all known channels
+  // until set. Set it before the dispatcher starts.
+  void set_available_channels(std::set<std::string> channels);
+  // Messages created at or after `since`; `only_staff` non-empty: that teacher's students and
+  // messages only. Restricted (contact_allowed=false) and do_not_contact guardians are left out:
+  // they are not to be reached.
+  Result<ReachReport> reach_report(Millis since, const std::string& only_staff);
+
   Writer& writer() { return *writer_; }
 
  private:
@@ -171,6 +208,9 @@ class Store {
   const Clock& clock_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ReadPool> readers_;
+  mutable std::mutex channels_mu_;
+  std::set<std::string> available_channels_{"email", "sms", "push"};
+  std::set<std::string> available_channels() const;
 };
 
 }  // namespace homeroom::store

@@ -2,7 +2,14 @@
 // SQLite file and real plugins, and talks to it over HTTP.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -21,6 +28,24 @@ inline std::string outbox_channels(const std::filesystem::path& outbox) {
            "\"\n[channels." + ch + ".settings]\ndir = \"" + outbox.string() + "\"\n";
   }
   return out;
+}
+
+// A loopback port nobody listens on right now, for a daemon that must know its own URL before it
+// starts (server.public_url). The kernel hands out ephemeral ports in sequence, so reuse by another
+// process in the instant between close and the daemon's bind is unlikely.
+inline int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("no free loopback port");
+  return ntohs(addr.sin_port);
 }
 
 class Daemon {
@@ -46,6 +71,21 @@ class Daemon {
         process_->wait_for_output("listening on http://127.0.0.1:", std::chrono::seconds(30));
     if (!line) throw std::runtime_error("homeroomd did not start:\n" + process_->output());
     port_ = std::stoi(line->substr(std::string("listening on http://127.0.0.1:").size()));
+  }
+
+  // Before start(): listen on a known port and call that the public URL (server.public_url), so
+  // providers' status callbacks can be signed for it. Returns the URL.
+  std::string pin_public_url() {
+    std::ifstream in(config_);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string listen = "listen = \"127.0.0.1:0\"\n";
+    const auto at = text.find(listen);
+    if (at == std::string::npos) throw std::runtime_error("no listen line in " + config_.string());
+    const std::string url = "http://127.0.0.1:" + std::to_string(free_loopback_port());
+    text.replace(at, listen.size(),
+                 "listen = \"" + url.substr(7) + "\"\npublic_url = \"" + url + "\"\n");
+    std::ofstream(config_) << text;
+    return url;
   }
 
   Process& process() { return *process_; }

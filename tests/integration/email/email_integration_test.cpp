@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "daemon_harness.h"
+#include "peers.h"
 
 using namespace homeroom;
 using namespace homeroom::testing;
@@ -15,46 +16,6 @@ namespace {
 
 constexpr const char* kSmtpUser = "homeroom";
 constexpr const char* kSmtpPassword = "sm7p-Pa55w0rd-never-logged";
-
-struct SmtpServer {
-  std::unique_ptr<Process> process;
-  int port = 0;
-  std::filesystem::path out_dir;
-
-  SmtpServer(const TempDir& dir, std::vector<std::string> switches) {
-    const auto port_file = dir / "smtp.port";
-    out_dir = dir / "mail";
-    std::filesystem::create_directories(out_dir);
-    std::vector<std::string> argv = {
-        "/usr/bin/python3", HOMEROOM_SOURCE_DIR "/tests/peers/smtp_server.py",
-        "--port-file",      port_file.string(),
-        "--out-dir",        out_dir.string()};
-    argv.insert(argv.end(), switches.begin(), switches.end());
-    process = std::make_unique<Process>(argv, dir / "smtp.log");
-    for (int i = 0; i < 2000 && !std::filesystem::exists(port_file); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    INFO(process->output());
-    REQUIRE(std::filesystem::exists(port_file));
-    std::ifstream(port_file) >> port;
-  }
-
-  // The recorded session events, waiting (bounded) for `n` "message" events.
-  std::vector<json> messages(std::size_t n) {
-    std::vector<json> out;
-    for (int i = 0; i < 1000; ++i) {
-      out.clear();
-      std::ifstream in(out_dir / "sessions.jsonl");
-      for (std::string line; std::getline(in, line);) {
-        auto event = json::parse(line);
-        if (event["event"] == "message") out.push_back(std::move(event));
-      }
-      if (out.size() >= n) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return out;
-  }
-};
 
 std::string channel_config(int smtp_port) {
   return std::string("[email]\n") + "from_address = \"office@lincoln.example.org\"\n" +

@@ -2,15 +2,11 @@
 // Twilio's Messages API (tests/peers/twilio_fake.js), which records every form it receives. Status
 // callbacks come back to homeroomd's /hooks/sms/status signed by the real npm `twilio` package
 // (tests/peers/twilio_sign.js).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <thread>
 
 #include "daemon_harness.h"
+#include "peers.h"
 
 using namespace homeroom;
 using namespace homeroom::testing;
@@ -21,63 +17,6 @@ namespace {
 constexpr const char* kSid = "ACtest00000000000000000000000000000";
 constexpr const char* kToken = "integration-token";
 constexpr const char* kStopped = "+15550009999";
-
-// A loopback port nobody listens on right now, for a daemon that must know its own URL before it
-// starts (server.public_url). The kernel hands out ephemeral ports in sequence, so reuse by another
-// process in the instant between close and the daemon's bind is unlikely.
-int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// The fake, on port 0, with the switches a test asks for.
-struct TwilioFake {
-  std::unique_ptr<Process> process;
-  int port = 0;
-  std::filesystem::path record;
-
-  TwilioFake(const TempDir& dir, std::vector<std::string> switches) {
-    const auto port_file = dir / "fake.port";
-    record = dir / "fake.jsonl";
-    std::vector<std::string> argv = {
-        HOMEROOM_NODE, HOMEROOM_SOURCE_DIR "/tests/peers/twilio_fake.js",
-        "--port-file", port_file.string(),
-        "--record",    record.string(),
-        "--sid",       kSid,
-        "--token",     kToken,
-        "--stopped",   kStopped};
-    argv.insert(argv.end(), switches.begin(), switches.end());
-    process = std::make_unique<Process>(argv, dir / "fake.log");
-    for (int i = 0; i < 2000 && !std::filesystem::exists(port_file); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    INFO(process->output());
-    REQUIRE(std::filesystem::exists(port_file));
-    std::ifstream(port_file) >> port;
-  }
-
-  // The recorded requests, waiting (bounded: 5 s) for at least `n`.
-  std::vector<json> requests(std::size_t n) const {
-    std::vector<json> out;
-    for (int i = 0; i < 500; ++i) {
-      out.clear();
-      std::ifstream in(record);
-      for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-      if (out.size() >= n) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return out;
-  }
-};
 
 std::string sms_channel(int fake_port, const std::string& channel_extra) {
   return std::string("[channels.sms]\nplugin = \"sms_twilio\"\nchannel = \"sms\"\n") +
@@ -98,11 +37,11 @@ struct School {
   // server.public_url = the daemon's own loopback URL.
   explicit School(std::vector<std::string> fake_switches = {},
                   const std::string& channel_extra = "", bool with_public_url = false)
-      : fake(dir, std::move(fake_switches)),
+      : fake(dir, kSid, kToken, {"--stopped", kStopped}, fake_switches),
         // backoff_base_seconds = 1: a 500 is retried after a second, not the default two.
         daemon(dir, "[queue]\nbackoff_base_seconds = 1\npoll_interval_ms = 20\n" +
                         sms_channel(fake.port, channel_extra)) {
-    if (with_public_url) pin_public_url();
+    if (with_public_url) public_url = daemon.pin_public_url();
     admin = daemon.token(Role::kAdmin);
     daemon.start();
     put("/v1/staff/t1", {{"name", "Ms. Lee"}, {"email", "lee@school.example.org"}});
@@ -111,22 +50,6 @@ struct School {
     student("s1", "g1");
     student("s2", "g2");
     lee = daemon.token(Role::kTeacher, "t1");
-  }
-
-  // Rewrites the harness's config so the daemon listens on a known port and calls that its
-  // public URL (the [server] table cannot be reopened by appending).
-  void pin_public_url() {
-    const auto path = dir / "homeroom.toml";
-    std::ifstream in(path);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const std::string listen = "listen = \"127.0.0.1:0\"\n";
-    const auto at = text.find(listen);
-    REQUIRE(at != std::string::npos);
-    const std::string port = std::to_string(free_loopback_port());
-    public_url = "http://127.0.0.1:" + port;
-    text.replace(at, listen.size(),
-                 "listen = \"127.0.0.1:" + port + "\"\npublic_url = \"" + public_url + "\"\n");
-    std::ofstream(path) << text;
   }
 
   void guardian(const std::string& id, const std::string& number) {
@@ -189,14 +112,7 @@ struct School {
 
   // The signature npm `twilio` computes for `params` posted to `url`.
   std::string twilio_signature(const std::string& url, const json& params) {
-    auto [code, out] =
-        run_command({HOMEROOM_NODE, HOMEROOM_SOURCE_DIR "/tests/peers/twilio_sign.js", kToken, url,
-                     params.dump()},
-                    dir / "sign.log");
-    INFO(out);
-    REQUIRE(code == 0);
-    REQUIRE(out.size() == 28);  // base64 of a 20-byte HMAC-SHA1
-    return out;
+    return testing::twilio_signature(dir, kToken, url, params);
   }
 };
 
