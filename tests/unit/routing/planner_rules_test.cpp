@@ -323,3 +323,12 @@ TEST_CASE("the same student twice in an audience is planned once") {
   REQUIRE(plan.size() == 1);
   CHECK(plan[0].student_ids == ids({"sA"}));
 }
+
+TEST_CASE("a free window wholly inside the spring-forward gap waits for the next day's") {
+  // Quiet 02:13 -> 02:06 (free only 02:06-02:13); on 2026-03-08 New York skips 02:00-03:00.
+  const auto* zone = date::locate_zone("America/New_York");
+  const Millis base = 1772868120000;  // 2026-03-07T07:22Z = 02:22 EST, inside the quiet hours
+  const Millis next = routing::defer_past_window(zone, routing::LocalWindow{133, 126}, base);
+  CHECK(routing::local_minute(zone, next) == 126);  // 02:06 local
+  CHECK(next == 1773036360000);                     // 2026-03-09T06:06Z = 02:06 EDT, not the 8th
+}
