@@ -11,7 +11,9 @@ namespace {
 using nlohmann::json;
 
 std::string join(const std::string& prefix, const std::string& key) {
-  return prefix.empty() ? key : prefix + "." + key;
+  // An empty key still needs a name a caller can see in errors[].field.
+  const std::string name = key.empty() ? "\"\"" : key;
+  return prefix.empty() ? name : prefix + "." + name;
 }
 
 // Refuses keys outside `allowed`, naming the first unknown one.
