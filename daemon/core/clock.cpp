@@ -65,7 +65,7 @@ bool parse_rfc3339(const std::string& text, Millis& out) {
   const date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
                                  date::day{static_cast<unsigned>(day)}};
   if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) return false;  // 60: leap second
-  const auto days = date::sys_days{ymd}.time_since_epoch().count();
+  const Millis days = date::sys_days{ymd}.time_since_epoch().count();
   out = ((days * 24 + hour) * 60 + minute) * 60'000LL + std::min(second, 59) * 1000LL +
         fraction_ms - offset_ms;
   return true;

@@ -52,6 +52,8 @@ TEST_CASE("RFC 3339 round trip") {
   CHECK(format_rfc3339(t) == "2026-11-23T05:38:09.500Z");
   REQUIRE(parse_rfc3339("2026-11-23t00:30:00-05:30", t));
   CHECK(format_rfc3339(t) == "2026-11-23T06:00:00.000Z");
+  REQUIRE(parse_rfc3339("6572-11-24T15:00:00-06:00", t));  // far future: no int overflow
+  CHECK(format_rfc3339(t) == "6572-11-24T21:00:00.000Z");
   REQUIRE(parse_rfc3339("1969-12-31T23:59:59Z", t));
   CHECK(t == -1000);
   for (const char* bad : {"0056-11-24T15:00:[0506:00", "2026-02-30T00:00:00Z",
