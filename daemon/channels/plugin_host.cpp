@@ -138,6 +138,19 @@ void PluginHost::begin_transfer() {
   ++transfers_;
 }
 
+// Counts the transfer, then either reports `refused` at once (it names why the transfer cannot
+// start) or hands `start` the callback that reports the transport's result.
+template <typename Start>
+void PluginHost::start_transfer(hr_transfer_done_fn done, void* user, const TransferResult& refused,
+                                Start&& start) {
+  begin_transfer();
+  if (!refused.error_text.empty()) {
+    finish_transfer(done, user, refused);
+    return;
+  }
+  start([this, done, user](TransferResult result) { finish_transfer(done, user, result); });
+}
+
 void PluginHost::finish_transfer(hr_transfer_done_fn done, void* user,
                                  const TransferResult& result) {
   std::vector<hr_header> headers;
@@ -208,13 +221,8 @@ void PluginHost::host_http_request(void* host, const hr_http_request* request,
       }
       if (self->services_.transport == nullptr) refused.error_text = "no transport";
     }
-    self->begin_transfer();
-    if (!refused.error_text.empty()) {
-      self->finish_transfer(done, user, refused);
-      return;
-    }
-    self->services_.transport->http(std::move(r), [self, done, user](TransferResult result) {
-      self->finish_transfer(done, user, result);
+    self->start_transfer(done, user, refused, [&](TransferCallback on_result) {
+      self->services_.transport->http(std::move(r), std::move(on_result));
     });
   } catch (const std::exception& e) {
     plugin_logger()->error("{}: host_http_request failed: {}", self->instance_name_, e.what());
@@ -252,13 +260,8 @@ void PluginHost::host_smtp_send(void* host, const hr_smtp_request* request,
       r.timeout = std::chrono::milliseconds(request->timeout_ms);
       if (self->services_.transport == nullptr) refused.error_text = "no transport";
     }
-    self->begin_transfer();
-    if (!refused.error_text.empty()) {
-      self->finish_transfer(done, user, refused);
-      return;
-    }
-    self->services_.transport->smtp(std::move(r), [self, done, user](TransferResult result) {
-      self->finish_transfer(done, user, result);
+    self->start_transfer(done, user, refused, [&](TransferCallback on_result) {
+      self->services_.transport->smtp(std::move(r), std::move(on_result));
     });
   } catch (const std::exception& e) {
     plugin_logger()->error("{}: host_smtp_send failed: {}", self->instance_name_, e.what());

@@ -113,6 +113,9 @@ class PluginHost {
   void complete(std::uint64_t token, SendOutcome outcome);
   void run_callback(SendCallback& done, SendOutcome outcome);
   void begin_transfer();
+  template <typename Start>
+  void start_transfer(hr_transfer_done_fn done, void* user, const TransferResult& refused,
+                      Start&& start);
   // Runs the plugin's completion under the call lock, then stops counting the transfer.
   void finish_transfer(hr_transfer_done_fn done, void* user, const TransferResult& result);
 
