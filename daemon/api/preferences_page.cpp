@@ -317,16 +317,7 @@ Response saved_page(const Guardian& g) {
 // The first value of each field of an application/x-www-form-urlencoded body.
 std::map<std::string, std::string> parse_form(std::string_view body) {
   std::map<std::string, std::string> out;
-  while (!body.empty()) {
-    const auto amp = body.find('&');
-    const std::string_view pair = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string value =
-        eq == std::string_view::npos ? std::string{} : http::form_decode(pair.substr(eq + 1));
-    out.emplace(http::form_decode(pair.substr(0, eq)), value);
-  }
+  for (auto& [name, value] : http::parse_form(body)) out.emplace(std::move(name), std::move(value));
   return out;
 }
 

@@ -41,6 +41,21 @@ std::string form_decode(std::string_view encoded) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> parse_form(std::string_view body) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  while (!body.empty()) {
+    const std::size_t amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    fields.emplace_back(form_decode(pair.substr(0, eq)), eq == std::string_view::npos
+                                                             ? std::string{}
+                                                             : form_decode(pair.substr(eq + 1)));
+  }
+  return fields;
+}
+
 std::string Request::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
     if (iequals(key, name)) return value;

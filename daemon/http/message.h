@@ -43,5 +43,9 @@ Response json_response(unsigned status, const nlohmann::json& body);
 
 // "%41+b" -> "A b". Invalid escapes are kept as they are. Used for query strings and form bodies.
 std::string form_decode(std::string_view encoded);
+// Every field of an application/x-www-form-urlencoded body (or query string), in order, duplicates
+// kept, names and values form_decode'd: "a=1&b&a=%32" -> {a,1} {b,""} {a,2}. Empty pairs ("&&")
+// are skipped. Provider webhooks (Twilio posts forms) and the preferences page read forms with it.
+std::vector<std::pair<std::string, std::string>> parse_form(std::string_view body);
 
 }  // namespace homeroom::http
