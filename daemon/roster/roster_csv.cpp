@@ -11,120 +11,6 @@
 namespace homeroom {
 namespace {
 
-// One CSV record: the physical line it starts on, its fields, and a syntax error if any.
-struct Record {
-  int line = 0;
-  std::vector<std::string> fields;
-  std::string error;
-};
-
-// RFC 4180 reader. Line breaks are "\r\n", "\n" or a lone "\r", inside quotes or not; every one of
-// them advances the physical line count.
-class CsvReader {
- public:
-  explicit CsvReader(std::string_view text) : text_(text) {
-    if (text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);
-  }
-
-  bool next(Record& record) {
-    if (pos_ >= text_.size()) return false;
-    record = Record{line_, {}, {}};
-    while (true) {
-      std::string field;
-      const bool ok = at('"') ? read_quoted(field, record) : read_plain(field, record);
-      record.fields.push_back(std::move(field));
-      if (!ok) {
-        skip_line();
-        return true;
-      }
-      if (at(',')) {
-        ++pos_;
-        continue;
-      }
-      end_of_line();
-      return true;
-    }
-  }
-
- private:
-  bool at(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
-  bool at_line_end() const { return pos_ >= text_.size() || at('\n') || at('\r'); }
-
-  // Consumes one line break (or nothing at the end of the text).
-  void end_of_line() {
-    if (at('\r')) {
-      ++pos_;
-      if (at('\n')) ++pos_;
-      ++line_;
-    } else if (at('\n')) {
-      ++pos_;
-      ++line_;
-    }
-  }
-
-  void skip_line() {
-    while (!at_line_end()) ++pos_;
-    end_of_line();
-  }
-
-  bool read_plain(std::string& field, Record& record) {
-    while (!at_line_end() && !at(',')) {
-      if (at('"')) {
-        record.error =
-            "a quote inside an unquoted field (quote the whole field and double the quote)";
-        return false;
-      }
-      field += text_[pos_++];
-    }
-    return true;
-  }
-
-  bool read_quoted(std::string& field, Record& record) {
-    ++pos_;  // opening quote
-    while (true) {
-      if (pos_ >= text_.size()) {
-        record.error = "a quoted field is not closed";
-        return false;
-      }
-      const char c = text_[pos_];
-      if (c == '"') {
-        if (pos_ + 1 < text_.size() && text_[pos_ + 1] == '"') {
-          field += '"';
-          pos_ += 2;
-          continue;
-        }
-        ++pos_;  // closing quote
-        if (at(',') || at_line_end()) return true;
-        record.error = "text after the closing quote of a field";
-        return false;
-      }
-      if (c == '\n' || (c == '\r' && !(pos_ + 1 < text_.size() && text_[pos_ + 1] == '\n'))) {
-        ++line_;
-      }
-      field += c;
-      ++pos_;
-    }
-  }
-
-  std::string_view text_;
-  std::size_t pos_ = 0;
-  int line_ = 1;
-};
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 constexpr std::array<std::string_view, 13> kRequiredColumns = {"student_id",
                                                                "student_given_name",
                                                                "student_family_name",
@@ -282,16 +168,11 @@ class RosterBuilder {
 
 class RowReader {
  public:
-  RowReader(const std::map<std::string, std::size_t>& columns, const Record& record,
-            std::vector<CsvError>& errors)
+  RowReader(const CsvColumns& columns, const CsvRecord& record, std::vector<CsvError>& errors)
       : columns_(columns), record_(record), errors_(errors) {}
 
   // The trimmed value of `column`; empty when the (optional) column is absent.
-  std::string get(std::string_view column) const {
-    auto it = columns_.find(std::string(column));
-    if (it == columns_.end()) return {};
-    return std::string(trim(record_.fields[it->second]));
-  }
+  std::string get(std::string_view column) const { return csv_field(columns_, record_, column); }
 
   void check(const Status& status) {
     if (!status) errors_.push_back({record_.line, status.field(), status.message()});
@@ -368,7 +249,7 @@ class RowReader {
       check(validate_language("language", language));
     }
 
-    row.preferred_channel = lowercase(get("preferred_channel"));
+    row.preferred_channel = ascii_lowercase(get("preferred_channel"));
     if (row.preferred_channel == "push") {
       fail("preferred_channel",
            "push cannot be set up from a roster (the family subscribes in the app): use email or "
@@ -381,7 +262,7 @@ class RowReader {
       fail("preferred_channel", "is sms but the phone column is empty");
     }
 
-    const std::string allowed = lowercase(get("contact_allowed"));
+    const std::string allowed = ascii_lowercase(get("contact_allowed"));
     if (allowed.empty() || allowed == "true" || allowed == "yes" || allowed == "1") {
       row.contact_allowed = true;
     } else if (allowed == "false" || allowed == "no" || allowed == "0") {
@@ -402,51 +283,17 @@ class RowReader {
   }
 
  private:
-  const std::map<std::string, std::size_t>& columns_;
-  const Record& record_;
+  const CsvColumns& columns_;
+  const CsvRecord& record_;
   std::vector<CsvError>& errors_;
 };
 
-bool is_blank(const Record& record) {
-  return record.error.empty() && std::all_of(record.fields.begin(), record.fields.end(),
-                                             [](const std::string& f) { return trim(f).empty(); });
-}
-
-// Reads the header into `columns`; false when rows cannot be interpreted.
-bool read_header(const Record& header, std::map<std::string, std::size_t>& columns,
-                 std::vector<CsvError>& errors) {
-  if (!header.error.empty()) {
-    errors.push_back({header.line, "", header.error});
-    return false;
-  }
-  bool usable = true;
-  for (std::size_t i = 0; i < header.fields.size(); ++i) {
-    const std::string name = lowercase(trim(header.fields[i]));
-    if (name.empty()) {
-      errors.push_back({header.line, "", "column " + std::to_string(i + 1) + " has no name"});
-      usable = false;
-      continue;
-    }
-    const bool known =
-        std::find(kRequiredColumns.begin(), kRequiredColumns.end(), name) !=
-            kRequiredColumns.end() ||
-        std::find(kOptionalColumns.begin(), kOptionalColumns.end(), name) != kOptionalColumns.end();
-    if (!known) {
-      errors.push_back({header.line, name, "unknown column"});
-      continue;
-    }
-    if (!columns.emplace(name, i).second) {
-      errors.push_back({header.line, name, "duplicate column"});
-      usable = false;
-    }
-  }
-  for (auto required : kRequiredColumns) {
-    if (columns.count(std::string(required)) == 0) {
-      errors.push_back({header.line, std::string(required), "required column is missing"});
-      usable = false;
-    }
-  }
-  return usable;
+std::vector<CsvColumn> known_columns() {
+  std::vector<CsvColumn> known;
+  known.reserve(kRequiredColumns.size() + kOptionalColumns.size());
+  for (auto name : kRequiredColumns) known.push_back({std::string(name), true});
+  for (auto name : kOptionalColumns) known.push_back({std::string(name), false});
+  return known;
 }
 
 }  // namespace
@@ -455,35 +302,17 @@ Result<RosterImport> parse_roster_csv(std::string_view text, std::string_view so
                                       std::vector<CsvError>* errors) {
   std::vector<CsvError> found;
   CsvReader reader(text);
-  Record record;
-  bool have_header = false;
-  while (reader.next(record)) {
-    if (!is_blank(record)) {
-      have_header = true;
-      break;
-    }
-  }
-
+  CsvRecord record;
   RosterImport result;
-  if (!have_header) {
+  if (!reader.next_nonblank(record)) {
     found.push_back({1, "", "the file is empty: expected a header row naming the columns"});
   } else {
-    std::map<std::string, std::size_t> columns;
-    const bool usable = read_header(record, columns, found);
+    CsvColumns columns;
+    const bool usable =
+        read_csv_header(record, known_columns(), UnknownCsvColumns::kError, columns, found);
     const std::size_t width = record.fields.size();
     RosterBuilder builder(found);
-    while (usable && reader.next(record)) {
-      if (is_blank(record)) continue;
-      if (!record.error.empty()) {
-        found.push_back({record.line, "", record.error});
-        continue;
-      }
-      if (record.fields.size() != width) {
-        found.push_back({record.line, "",
-                         "expected " + std::to_string(width) + " fields like the header, got " +
-                             std::to_string(record.fields.size())});
-        continue;
-      }
+    while (usable && reader.next_row(width, record, found)) {
       if (auto row = RowReader(columns, record, found).read()) builder.add(*row);
     }
     result = builder.take();
@@ -496,12 +325,6 @@ Result<RosterImport> parse_roster_csv(std::string_view text, std::string_view so
   if (errors != nullptr) errors->insert(errors->end(), found.begin(), found.end());
   return Status(Code::kInvalidArgument, std::to_string(bad) + (bad == 1 ? " bad row" : " bad rows"),
                 std::string(source_name));
-}
-
-std::string format_csv_error(std::string_view source_name, const CsvError& error) {
-  std::string out = std::string(source_name) + ":" + std::to_string(error.line) + ": ";
-  if (!error.column.empty()) out += error.column + ": ";
-  return out + error.message;
 }
 
 }  // namespace homeroom

@@ -35,6 +35,7 @@
 
 #include "core/model.h"
 #include "core/status.h"
+#include "roster/csv.h"  // CsvError, format_csv_error
 
 namespace homeroom {
 
@@ -48,21 +49,10 @@ struct RosterImport {
   std::map<std::string, int> guardian_first_line;
 };
 
-struct CsvError {
-  int line = 0;
-  std::string column;  // empty when the error is about the row or file as a whole
-  std::string message;
-
-  bool operator==(const CsvError&) const = default;
-};
-
 // Parses and validates the whole file. On any error returns kInvalidArgument with the message
 // "N bad rows" ("1 bad row"), `field()` = source_name, and when `errors` is not null appends every
 // error found, in line order. On success `errors` is left untouched.
 Result<RosterImport> parse_roster_csv(std::string_view text, std::string_view source_name,
                                       std::vector<CsvError>* errors);
-
-// "roster.csv:7: email: must be an email address like name@example.org"
-std::string format_csv_error(std::string_view source_name, const CsvError& error);
 
 }  // namespace homeroom
