@@ -34,6 +34,11 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
 #include "daemon_harness.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -268,6 +273,28 @@ long metric(Daemon& daemon, const std::string& token, const std::string& name) {
   return -1;
 }
 
+// When the last delivery was recorded as sent, from the delivery_events the daemon committed
+// (read-only; WAL lets us read beside the running daemon).
+std::chrono::system_clock::time_point last_sent_at(const TempDir& dir) {
+  SQLite::Database db((dir.path() / "homeroom.db").string(), SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT MAX(at) FROM delivery_events WHERE state = 'sent'");
+  if (!q.executeStep() || q.getColumn(0).isNull()) throw std::runtime_error("no sent events");
+  return std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(q.getColumn(0).getInt64()));
+}
+
+// User + system CPU time the process has used so far (from /proc/PID/stat).
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
+  std::string field;
+  for (int i = 3; i < 14; ++i) fields >> field;  // state .. cmajflt: fields 3-13
+  long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
 std::string peak_rss(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);) {
@@ -383,6 +410,7 @@ double measure_daemon_rate(const TempDir& dir, int fake_port, const Options& o) 
         json(waiting).dump().c_str());
     start = wall0;
   }
+  const double cpu0 = cpu_seconds(daemon.process().pid());
   const auto until = std::chrono::system_clock::now() + std::chrono::minutes(10);
   std::map<std::string, long> counts;
   for (;;) {
@@ -395,10 +423,10 @@ double measure_daemon_rate(const TempDir& dir, int fake_port, const Options& o) 
     if (std::chrono::system_clock::now() > until) {
       throw std::runtime_error("not all sent in 10 minutes: " + json(counts).dump());
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Polling only notices completion; the time comes from the store's own event log below.
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::system_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(last_sent_at(dir) - start).count();
   std::printf("homeroomd: all %ld sent in %.2f s (from %s)\n", counts["sent"], seconds,
               start == send_at ? "send_at" : "the first POST");
   const long transactions = metric(daemon, admin, "homeroom_store_transactions_total");
@@ -409,6 +437,10 @@ double measure_daemon_rate(const TempDir& dir, int fake_port, const Options& o) 
       transactions - transactions0, jobs - jobs0,
       transactions > transactions0 ? double(jobs - jobs0) / double(transactions - transactions0)
                                    : 0.0);
+  // CPU time, unlike the rate, does not depend on what else the machine is doing.
+  const double cpu = cpu_seconds(daemon.process().pid()) - cpu0;
+  std::printf("homeroomd: %.2f CPU seconds while sending (%.0f us per delivery)\n", cpu,
+              cpu * 1e6 / double(planned));
   std::printf("homeroomd peak RSS (VmHWM): %s\n", peak_rss(daemon.process().pid()).c_str());
   daemon.process().signal(SIGTERM);
   daemon.process().wait_exit(std::chrono::seconds(30));

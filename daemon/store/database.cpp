@@ -15,6 +15,9 @@ std::unique_ptr<SQLite::Database> open_connection(const std::string& path, bool 
   if (!read_only) db->exec("PRAGMA journal_mode=WAL");
   db->exec("PRAGMA synchronous=FULL");
   db->exec("PRAGMA foreign_keys=ON");
+  // 16 MiB of page cache per connection (SQLite's default is 2 MiB): a busy queue's indexes
+  // stay in memory instead of being re-read through the OS on every lease.
+  db->exec("PRAGMA cache_size=-16384");
   return db;
 }
 

@@ -5,18 +5,29 @@
 #include "core/ids.h"
 #include "store/queries.h"
 
+// The condition of the partial index deliveries_due, word for word (migration 0005): SQLite uses
+// the index only for a query that repeats it.
+#define DUE_STATES "state = 'queued' OR state = 'scheduled' OR state = 'sending'"
+
 namespace homeroom::store {
+
+EventLog::EventLog(SQLite::Database& db)
+    : insert_(db,
+              "INSERT INTO delivery_events (delivery_id, at, state, detail) VALUES (?, ?, ?, ?)") {}
+
+void EventLog::add(const std::string& delivery_id, Millis at, DeliveryState state,
+                   const std::string& detail) {
+  insert_.bind(1, delivery_id);
+  insert_.bind(2, at);
+  insert_.bind(3, state_name(state));
+  insert_.bind(4, detail);
+  insert_.exec();
+  insert_.reset();
+}
 
 void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at, DeliveryState state,
                const std::string& detail) {
-  SQLite::Statement q(db,
-                      "INSERT INTO delivery_events (delivery_id, at, state, detail) "
-                      "VALUES (?, ?, ?, ?)");
-  q.bind(1, delivery_id);
-  q.bind(2, at);
-  q.bind(3, state_name(state));
-  q.bind(4, detail);
-  q.exec();
+  EventLog(db).add(delivery_id, at, state, detail);
 }
 
 // For a `sending` row, next_attempt_at is when its lease expires: a dispatcher that crashed
@@ -26,8 +37,10 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
   std::vector<std::pair<std::string, std::string>> due;  // (id, state)
   {
     SQLite::Statement q(db,
-                        "SELECT id, state FROM deliveries WHERE state IN ('queued', 'scheduled', "
-                        "'sending') AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?");
+                        "SELECT id, state FROM deliveries INDEXED BY deliveries_due "
+                        "WHERE (" DUE_STATES
+                        ") AND next_attempt_at <= ? "
+                        "ORDER BY next_attempt_at LIMIT ?");
     q.bind(1, now);
     q.bind(2, limit);
     while (q.executeStep())
@@ -52,6 +65,7 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
   SQLite::Statement suppress(db,
                              "UPDATE deliveries SET state = 'suppressed', last_error = ?, "
                              "updated_at = ? WHERE id = ?");
+  EventLog events(db);
   std::vector<LeasedDelivery> out;
   for (const auto& [id, state] : due) {
     info.bind(1, id);
@@ -68,7 +82,7 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
       suppress.bind(3, id);
       suppress.exec();
       suppress.reset();
-      add_event(db, id, now, DeliveryState::kSuppressed, why);
+      events.add(id, now, DeliveryState::kSuppressed, why);
       info.reset();
       continue;
     }
@@ -101,7 +115,7 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
     lease.reset();
     std::string detail = "attempt " + std::to_string(d.attempt);
     if (state == "sending") detail += " (the previous lease expired)";
-    add_event(db, id, now, DeliveryState::kSending, detail);
+    events.add(id, now, DeliveryState::kSending, detail);
     out.push_back(std::move(d));
   }
   return out;
@@ -112,7 +126,9 @@ void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& upd
   SQLite::Statement q(db,
                       "UPDATE deliveries SET state = ?, next_attempt_at = ?, "
                       "provider_id = COALESCE(NULLIF(?, ''), provider_id), last_error = ?, "
-                      "updated_at = ? WHERE id = ? AND state = 'sending' AND attempts = ?");
+                      "updated_at = ?, segments = COALESCE(NULLIF(?, 0), segments) "
+                      "WHERE id = ? AND state = 'sending' AND attempts = ?");
+  EventLog events(db);
   for (const auto& u : updates) {
     q.bind(1, state_name(u.state));
     q.bind(2, u.state == DeliveryState::kQueued ? u.next_attempt_at : now);
@@ -123,18 +139,13 @@ void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& upd
       q.bind(4, u.detail);
     }
     q.bind(5, now);
-    q.bind(6, u.id);
-    q.bind(7, u.attempt);
+    q.bind(6, u.segments);
+    q.bind(7, u.id);
+    q.bind(8, u.attempt);
     int changed = q.exec();
     q.reset();
     if (changed == 0) continue;  // a stale completion: the lease expired and was taken again
-    add_event(db, u.id, now, u.state, u.state == DeliveryState::kSent ? u.provider_id : u.detail);
-    if (u.segments > 0) {
-      SQLite::Statement seg(db, "UPDATE deliveries SET segments = ? WHERE id = ?");
-      seg.bind(1, u.segments);
-      seg.bind(2, u.id);
-      seg.exec();
-    }
+    events.add(u.id, now, u.state, u.state == DeliveryState::kSent ? u.provider_id : u.detail);
     if (!u.contact_status.empty()) set_contact_status(db, u.id, u.contact_status, u.detail, now);
     // Permanent and contact-stopped/gone failures move on to the next channel; a retryable one
     // that ran out of attempts (dead) stays for an admin to look at.
@@ -226,10 +237,15 @@ std::string get_or_create_secret(SQLite::Database& db, const std::string& name, 
 }
 
 std::optional<Millis> next_due(SQLite::Database& db) {
+  // ORDER BY ... LIMIT 1 rather than MIN(): SQLite walks the whole partial index for a MIN()
+  // with a WHERE clause, but stops at the first entry here. INDEXED BY: without it the planner
+  // may pick deliveries_by_state and sort every due row (see migration 0005).
   SQLite::Statement q(db,
-                      "SELECT MIN(next_attempt_at) FROM deliveries "
-                      "WHERE state IN ('queued', 'scheduled', 'sending')");
-  if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+                      "SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due "
+                      "WHERE " DUE_STATES
+                      " "
+                      "ORDER BY next_attempt_at LIMIT 1");
+  if (!q.executeStep()) return std::nullopt;
   return q.getColumn(0).getInt64();
 }
 
