@@ -111,7 +111,7 @@ PluginHost::PluginHost(std::string instance_name, HostServices services)
   api_.host_status_update = &PluginHost::host_status_update;
 }
 
-PluginHost::CallScope::CallScope(PluginHost& host) : host_(host), previous_(tl_in_call) {
+PluginHost::CallScope::CallScope(PluginHost& host) : previous_(tl_in_call) {
   if (tl_in_call != &host) lock_ = std::unique_lock(host.call_mu_);
   tl_in_call = &host;
 }

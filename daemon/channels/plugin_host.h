@@ -71,7 +71,6 @@ class PluginHost {
     ~CallScope();
 
    private:
-    PluginHost& host_;
     const PluginHost* previous_;
     std::unique_lock<std::mutex> lock_;
   };
