@@ -428,6 +428,22 @@ boost::asio::awaitable<Response> Api::webhook(std::string instance, Request requ
       co_return problem(Status::unavailable("try again"));
     }
   }
+  if (!result->inbound.empty() && options_.inbound == nullptr) {
+    spdlog::error("webhook {}: a family's message arrived but replies are not configured", instance);
+    co_return problem(Status::unavailable("replies are not configured"));
+  }
+  for (auto& message : result->inbound) {
+    StoreCall<Status> call = [handler = options_.inbound,
+                              m = std::move(message)](std::function<void(Status)> done) mutable {
+      handler->handle(std::move(m), std::move(done));
+    };
+    Status status = co_await await_store<Status>(std::move(call));
+    if (!status.is_ok()) {
+      spdlog::error("webhook {}: recording a family's message failed: {}", instance,
+                    status.to_string());
+      co_return problem(Status::unavailable("try again"));
+    }
+  }
   co_return std::move(result->response);
 }
 

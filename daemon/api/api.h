@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "conversations/inbound.h"
 #include "core/clock.h"
 #include "http/message.h"
 #include "routing/delivery_planner.h"
@@ -22,6 +23,8 @@ namespace homeroom::api {
 struct WebhookResult {
   http::Response response;
   std::vector<store::ProviderStatusUpdate> updates;
+  // Messages families sent (SMS, email replies), handed to ApiOptions::inbound before answering.
+  std::vector<conversations::InboundMessage> inbound;
 };
 // Runs the webhook of channel instance `instance`; nullopt when there is no such instance.
 using WebhookFn =
@@ -38,6 +41,10 @@ struct ApiOptions {
   // The key of the families' preferences links (/p/{token}, api/preferences_page.h): the store's
   // render::kTokenSecretName secret. Empty: no preferences page.
   std::string preferences_secret;
+  // Takes what families send back (WebhookResult::inbound); the provider is answered only after
+  // it reports the message durable (503 otherwise, so the provider retries). Null: a webhook that
+  // carries a message answers 503 "replies are not configured". Must outlive the Api.
+  conversations::InboundHandler* inbound = nullptr;
 };
 
 class Api {

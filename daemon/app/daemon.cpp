@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "app/log_setup.h"
 #include "channels/channel_registry.h"
+#include "conversations/inbound_email.h"
 #include "homeroom_plugin.h"
 #include "http/server.h"
 #include "http/transport.h"
@@ -56,8 +57,30 @@ void handle_provider_status(const std::map<std::string, std::string>& channel_of
   t_webhook_reports->push_back({channel->second, status.provider_id, kind->second, status.reason});
 }
 
+// What a plugin reported as sent by a family, as the InboundHandler takes it; a whole email
+// (is_mime) is parsed and its reply extracted here. kMalformed when that email does not parse.
+Result<conversations::InboundMessage> inbound_message(InboundReport report, Millis now) {
+  const Millis received_at = report.received_at_ms > 0 ? report.received_at_ms : now;
+  if (report.is_mime) {
+    auto m = conversations::inbound_from_email(report.body, report.channel_instance, report.to,
+                                               received_at);
+    if (m.is_ok() && !report.from.empty() && m->from.empty()) m->from = report.from;
+    return m;
+  }
+  conversations::InboundMessage m;
+  m.channel = std::move(report.channel);
+  m.source = std::move(report.channel_instance);
+  m.provider_id = std::move(report.provider_id);
+  m.from = std::move(report.from);
+  m.to = std::move(report.to);
+  m.text = report.body;
+  m.original = std::move(report.body);
+  m.received_at = received_at;
+  return m;
+}
+
 // /hooks/<instance>/<path>: hands the request to the instance's plugin, which verifies it.
-std::optional<api::WebhookResult> run_webhook(const ChannelRegistry& registry,
+std::optional<api::WebhookResult> run_webhook(const ChannelRegistry& registry, const Clock& clock,
                                               const std::string& public_url,
                                               const std::string& instance,
                                               const http::Request& request) {
@@ -81,6 +104,17 @@ std::optional<api::WebhookResult> run_webhook(const ChannelRegistry& registry,
   result.response.status = static_cast<unsigned>(response.status);
   result.response.content_type = response.content_type;
   result.response.body = std::move(response.body);
+  for (auto& report : response.inbound) {
+    auto message = inbound_message(std::move(report), clock.now());
+    if (!message.is_ok()) {
+      spdlog::warn("channel {}: the email a webhook carried does not parse: {}", instance,
+                   message.status().message());
+      result.inbound.clear();
+      result.response = http::Response{400, "text/plain", "not an email message\n", {}};
+      break;
+    }
+    result.inbound.push_back(std::move(*message));
+  }
   return result;
 }
 
@@ -193,9 +227,9 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   store.set_available_channels(api_options.planner.available_channels);
   api_options.on_new_work = [&dispatcher] { dispatcher.wake(); };
   api_options.preferences_secret = std::move(*token_secret);  // the links the renderer signs
-  api_options.webhook = [&channels, &config](const std::string& instance,
-                                             const http::Request& request) {
-    return run_webhook((*channels)->registry, config.server.public_url, instance, request);
+  api_options.webhook = [&channels, &config, &clock](const std::string& instance,
+                                                     const http::Request& request) {
+    return run_webhook((*channels)->registry, clock, config.server.public_url, instance, request);
   };
   api_options.extra_metrics = [&dispatcher] {
     auto s = dispatcher.stats();

@@ -93,6 +93,7 @@ WebhookResponse Channel::webhook(const WebhookRequest& request) {
     s.host->begin_webhook();
     s.plugin->on_webhook(s.instance, &r, &response);
     statuses = s.host->end_webhook();
+    out.inbound = s.host->take_inbound();
     // The plugin's strings stay valid until its next call: copy them while we hold the lock.
     out.status = response.status >= 100 && response.status <= 599 ? response.status : 500;
     if (response.content_type != nullptr) out.content_type = response.content_type;

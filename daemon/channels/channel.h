@@ -20,7 +20,7 @@
 // callback runs on the transport thread while holding the instance's call lock. host_now_ms reads
 // HostServices::clock (the system clock when null). Status updates a plugin reports from inside
 // on_webhook reach HostServices::on_status after on_webhook returns, outside the call lock, before
-// webhook() returns.
+// webhook() returns. Inbound messages it reports come back in WebhookResponse::inbound.
 #pragma once
 
 #include <cstddef>
@@ -66,10 +66,26 @@ struct WebhookRequest {
   std::string body;
 };
 
+// A message a person sent, as a plugin reported it from inside on_webhook (hr_inbound_message,
+// copied). The host turns it into a conversations::InboundMessage (parsing it when is_mime).
+struct InboundReport {
+  std::string channel_instance;  // the reporting channel instance's name
+  std::string channel;           // "sms" | "email"
+  std::string provider_id;
+  std::string from;
+  std::string to;
+  std::string body;  // the text, or with is_mime a whole RFC 5322 message
+  bool is_mime = false;
+  std::int64_t received_at_ms = 0;  // 0: unknown (the host uses the time it received it)
+};
+
 struct WebhookResponse {
   int status = 404;  // 404 when the plugin takes no webhooks
   std::string content_type;
   std::string body;
+  // Messages people sent that the plugin reported (host_inbound); the caller must record them
+  // before answering the provider with `status`.
+  std::vector<InboundReport> inbound{};
 };
 
 // What the host hands a channel; mirrors hr_delivery.

@@ -109,6 +109,7 @@ PluginHost::PluginHost(std::string instance_name, HostServices services)
   api_.host_smtp_send = &PluginHost::host_smtp_send;
   api_.host_now_ms = &PluginHost::host_now_ms;
   api_.host_status_update = &PluginHost::host_status_update;
+  api_.host_inbound = &PluginHost::host_inbound;
 }
 
 PluginHost::CallScope::CallScope(PluginHost& host) : previous_(tl_in_call) {
@@ -121,7 +122,10 @@ PluginHost::CallScope::~CallScope() { tl_in_call = previous_; }
 void PluginHost::begin_webhook() {
   in_webhook_ = true;
   statuses_.clear();
+  inbound_.clear();
 }
+
+std::vector<InboundReport> PluginHost::take_inbound() { return std::move(inbound_); }
 
 std::vector<ProviderStatus> PluginHost::end_webhook() {
   in_webhook_ = false;
@@ -298,6 +302,38 @@ void PluginHost::host_status_update(void* host, const hr_status_update* update) 
     plugin_logger()->error("{}: host_status_update failed: {}", self->instance_name_, e.what());
   } catch (...) {
     plugin_logger()->error("{}: host_status_update failed", self->instance_name_);
+  }
+}
+
+void PluginHost::host_inbound(void* host, const hr_inbound_message* message) noexcept {
+  auto* self = static_cast<PluginHost*>(host);
+  if (self == nullptr) return;
+  try {
+    if (tl_in_call != self || !self->in_webhook_) {
+      plugin_logger()->error("{}: host_inbound outside on_webhook; ignoring it",
+                             self->instance_name_);
+      return;
+    }
+    if (message == nullptr || !HR_HAS(message, hr_inbound_message, received_at_ms) ||
+        message->channel == nullptr || message->provider_id == nullptr ||
+        message->from == nullptr || (message->body == nullptr && message->body_len != 0)) {
+      plugin_logger()->error("{}: malformed inbound message; ignoring it", self->instance_name_);
+      return;
+    }
+    InboundReport r;
+    r.channel_instance = self->instance_name_;
+    r.channel = message->channel;
+    r.provider_id = message->provider_id;
+    r.from = message->from;
+    r.to = str(message->to);
+    if (message->body != nullptr) r.body.assign(message->body, message->body_len);
+    r.is_mime = message->is_mime != 0;
+    r.received_at_ms = message->received_at_ms;
+    self->inbound_.push_back(std::move(r));
+  } catch (const std::exception& e) {
+    plugin_logger()->error("{}: host_inbound failed: {}", self->instance_name_, e.what());
+  } catch (...) {
+    plugin_logger()->error("{}: host_inbound failed", self->instance_name_);
   }
 }
 

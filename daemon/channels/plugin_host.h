@@ -75,9 +75,12 @@ class PluginHost {
     std::unique_lock<std::mutex> lock_;
   };
 
-  // While a webhook is being handled: collects the plugin's host_status_update reports.
+  // While a webhook is being handled: collects the plugin's host_status_update and host_inbound
+  // reports.
   void begin_webhook();
   std::vector<ProviderStatus> end_webhook();
+  // The host_inbound reports of the webhook that just ended (call after end_webhook()).
+  std::vector<InboundReport> take_inbound();
   const HostServices& services() const { return services_; }
 
   // While a SyncScope for this host is alive on a thread, reports made on that thread (i.e. from
@@ -108,6 +111,7 @@ class PluginHost {
                              void* user) noexcept;
   static std::int64_t host_now_ms(void* host) noexcept;
   static void host_status_update(void* host, const hr_status_update* update) noexcept;
+  static void host_inbound(void* host, const hr_inbound_message* message) noexcept;
 
   void complete(std::uint64_t token, SendOutcome outcome);
   void run_callback(SendCallback& done, SendOutcome outcome);
@@ -124,6 +128,7 @@ class PluginHost {
   std::mutex call_mu_;
   bool in_webhook_ = false;               // guarded by call_mu_
   std::vector<ProviderStatus> statuses_;  // guarded by call_mu_
+  std::vector<InboundReport> inbound_;    // guarded by call_mu_
   std::size_t transfers_ = 0;             // guarded by mu_
   mutable std::mutex mu_;
   std::condition_variable idle_;

@@ -184,6 +184,21 @@ typedef struct hr_webhook_response {
   size_t body_len;
 } hr_webhook_response;
 
+/* A message a person sent (an SMS, an email reply), found by the plugin in a webhook. Strings are
+ * UTF-8, NUL-terminated, never NULL ("" when unknown); the host copies them during the call. */
+typedef struct hr_inbound_message {
+  uint32_t size;
+  const char* channel;     /* "sms" | "email" */
+  const char* provider_id; /* the provider's id (MessageSid, Message-ID): the deduplication key */
+  const char* from;        /* E.164 number or email address of the sender */
+  const char* to;          /* homeroom's number, or the address written to (reply+TOKEN@domain) */
+  const char* body;        /* the text; with is_mime, a complete RFC 5322 message */
+  size_t body_len;
+  int32_t is_mime;        /* 1: body is a whole email, which the host parses (MIME, quoted
+                             history stripped); the original is kept */
+  int64_t received_at_ms; /* Unix milliseconds; 0: when the host received the webhook */
+} hr_inbound_message;
+
 typedef struct hr_host_api {
   uint32_t size;
   uint32_t abi_version;
@@ -202,6 +217,11 @@ typedef struct hr_host_api {
   int64_t (*host_now_ms)(void* host);
   /* Report a provider status change found in a webhook; call it from inside on_webhook. */
   void (*host_status_update)(void* host, const hr_status_update* update);
+  /* Added in ABI 1 after host_status_update: check `size` before calling it. Report a message a
+   * person sent, found in a webhook; call it from inside on_webhook. The host records it before
+   * the provider is answered: when recording fails the host replaces the plugin's answer with 503,
+   * so the provider sends the webhook again. */
+  void (*host_inbound)(void* host, const hr_inbound_message* message);
 } hr_host_api;
 
 typedef struct hr_plugin_config {
@@ -226,7 +246,8 @@ typedef struct hr_plugin {
   /* Destroy an instance. The host calls it only when no send or transfer is outstanding. */
   void (*on_destroy)(void* instance);
   /* Optional (NULL when the provider sends no webhooks). Verify the request (signature, or a
-   * secret in the URL), report what it says through host_status_update, and fill `response`.
+   * secret in the URL), report what it says through host_status_update and host_inbound, and fill
+ * `response`.
    * A request that fails verification gets 403 and must report nothing. */
   void (*on_webhook)(void* instance, const hr_webhook_request* request,
                      hr_webhook_response* response);

@@ -11,6 +11,7 @@
 // plugins/outbox/outbox.cpp is a complete example.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -72,6 +73,34 @@ inline void report(const hr_host_api* host, std::uint64_t token, hr_outcome_kind
   outcome.reason = reason.empty() ? nullptr : reason.c_str();
   outcome.retry_after_ms = retry_after_ms;
   host->host_delivery_done(host->host, token, &outcome);
+}
+
+// True when the host offers host_inbound (hosts older than it give a shorter hr_host_api).
+inline bool host_takes_inbound(const hr_host_api* host) noexcept {
+  return host != nullptr &&
+         host->size >= offsetof(hr_host_api, host_inbound) + sizeof(host->host_inbound) &&
+         host->host_inbound != nullptr;
+}
+
+// Reports a message a person sent (from inside on_webhook); false when the host cannot take it
+// (then answer the provider 503, so it tries again later).
+inline bool report_inbound(const hr_host_api* host, const std::string& channel,
+                           const std::string& provider_id, const std::string& from,
+                           const std::string& to, std::string_view body, bool is_mime,
+                           std::int64_t received_at_ms = 0) noexcept {
+  if (!host_takes_inbound(host)) return false;
+  hr_inbound_message m{};
+  m.size = sizeof(hr_inbound_message);
+  m.channel = channel.c_str();
+  m.provider_id = provider_id.c_str();
+  m.from = from.c_str();
+  m.to = to.c_str();
+  m.body = body.empty() ? "" : body.data();
+  m.body_len = body.size();
+  m.is_mime = is_mime ? 1 : 0;
+  m.received_at_ms = received_at_ms;
+  host->host_inbound(host->host, &m);
+  return true;
 }
 
 // Runs `body`; if it throws, returns on_error(what) instead. Wrap every on_* function in one.
