@@ -11,7 +11,10 @@
 //   base                   default https://api.twilio.com
 //   timeout_ms             per request; default: the host's
 //
-// Webhook paths under /hooks/<instance>/: "status" (StatusCallback). Anything else is 404.
+// Webhook paths under /hooks/<instance>/: "status" (StatusCallback) and "inbound" (the number's
+// incoming-message webhook: From, To, Body, MessageSid), both verified by X-Twilio-Signature.
+// An inbound message is reported through host_inbound and answered with an empty TwiML
+// <Response/> (no automatic reply from Twilio). Anything else is 404.
 #include <charconv>
 #include <cstdint>
 #include <memory>
@@ -245,11 +248,36 @@ void respond(hr_webhook_response* response, int32_t status) {
   response->body_len = 0;
 }
 
+constexpr std::string_view kEmptyTwiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+
+// A message a family texted to homeroom's number, already verified.
+void on_inbound(TwilioSms* sms, const FormParams& params, hr_webhook_response* response) {
+  const std::string sid(param(params, "MessageSid"));
+  const std::string from(param(params, "From"));
+  if (sid.empty() || from.empty()) {
+    respond(response, 400);
+    return;
+  }
+  if (!homeroom::plugin::report_inbound(sms->host, "sms", sid, from,
+                                        std::string(param(params, "To")), param(params, "Body"),
+                                        false)) {
+    log(sms->host, HR_LOG_ERROR,
+        "sms_twilio: " + sms->instance_name + ": the host takes no inbound messages");
+    respond(response, 503);
+    return;
+  }
+  response->status = 200;
+  response->content_type = "text/xml";
+  response->body = kEmptyTwiml.data();
+  response->body_len = kEmptyTwiml.size();
+}
+
 void on_webhook(void* instance, const hr_webhook_request* request, hr_webhook_response* response) {
   auto* sms = static_cast<TwilioSms*>(instance);
   homeroom::plugin::guard(
       [&] {
-        if (std::string_view(request->path) != "status") {
+        const std::string_view path(request->path);
+        if (path != "status" && path != "inbound") {
           respond(response, 404);
           return;
         }
@@ -264,9 +292,13 @@ void on_webhook(void* instance, const hr_webhook_request* request, hr_webhook_re
             sms->auth_token, request->public_url != nullptr ? request->public_url : "", params);
         if (!signature_matches(offered, expected)) {
           log(sms->host, HR_LOG_WARN,
-              "sms_twilio: " + sms->instance_name +
-                  ": status callback refused: missing or wrong X-Twilio-Signature");
+              "sms_twilio: " + sms->instance_name + ": " + std::string(path) +
+                  " webhook refused: missing or wrong X-Twilio-Signature");
           respond(response, 403);
+          return;
+        }
+        if (path == "inbound") {
+          on_inbound(sms, params, response);
           return;
         }
         const std::string sid(param(params, "MessageSid"));

@@ -49,12 +49,19 @@ struct RecordedStatus {
   std::string reason;
 };
 
+struct RecordedInbound {
+  std::string channel, provider_id, from, to, body;
+  int is_mime;
+  int64_t received_at_ms;
+};
+
 // The fake host: records everything the plugin asks of it.
 struct FakeHost {
   std::vector<std::string> logs;
   std::vector<RecordedRequest> requests;
   std::vector<RecordedOutcome> outcomes;
   std::vector<RecordedStatus> statuses;
+  std::vector<RecordedInbound> inbound;
   hr_host_api api{};
 
   FakeHost() {
@@ -84,6 +91,10 @@ struct FakeHost {
     api.host_now_ms = [](void*) -> int64_t { return 1'800'000'000'000; };
     api.host_status_update = [](void* h, const hr_status_update* u) {
       self(h).statuses.push_back({u->provider_id, u->status, u->reason ? u->reason : ""});
+    };
+    api.host_inbound = [](void* h, const hr_inbound_message* m) {
+      self(h).inbound.push_back({m->channel, m->provider_id, m->from, m->to,
+                                 std::string(m->body, m->body_len), m->is_mime, m->received_at_ms});
     };
   }
   static FakeHost& self(void* h) { return *static_cast<FakeHost*>(h); }
@@ -234,6 +245,22 @@ std::string twilio_npm_signature(const std::string& token, const std::string& ur
   while (size_t n = fread(buf.data(), 1, buf.size(), pipe.get())) out.append(buf.data(), n);
   REQUIRE(out.size() == 28);  // base64 of a 20-byte SHA-1 MAC
   return out;
+}
+
+// A JSON string literal for `s` (the table's bodies are UTF-8 with a few control characters).
+std::string json_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
 }
 
 }  // namespace
@@ -496,7 +523,98 @@ TEST_CASE("sms_twilio: a tampered or unsigned callback gets 403 and reports noth
 
 TEST_CASE("sms_twilio: unknown webhook paths are 404") {
   Instance sms;
-  CHECK(sms.webhook("inbound", kHookUrl, "", std::nullopt).status == 404);
+  CHECK(sms.webhook("inbound/x", kHookUrl, "", std::nullopt).status == 404);
   CHECK(sms.webhook("", kHookUrl, "", std::nullopt).status == 404);
   CHECK(sms.host.statuses.empty());
+}
+
+TEST_CASE("sms_twilio: inbound messages signed by the npm twilio package are reported") {
+  constexpr const char* kInboundUrl = "https://hr.example.org/hooks/sms/inbound";
+  struct Row {
+    const char* name;
+    std::string body_value;  // Body as the family typed it
+    std::string body_form;   // ... form-encoded
+    std::string extra_json;  // more fields, as JSON members with a leading comma
+    std::string extra_form;  // ... form-encoded with a leading '&'
+  };
+  const std::vector<Row> rows = {
+      {"plain text", "Thanks, see you Tuesday!", "Thanks%2C+see+you+Tuesday%21", "", ""},
+      {"a keyword", "STOP", "STOP", "", ""},
+      {"unicode and symbols", "Gracias 😀 a+b&c=d", "Gracias+%F0%9F%98%80+a%2Bb%26c%3Dd", "", ""},
+      {"multi-line", "line one\nline two", "line+one%0Aline+two", "", ""},
+      {"a picture with no text", "", "", R"(,"NumMedia":"1","MediaUrl0":"https://x.example/m")",
+       "&NumMedia=1&MediaUrl0=https%3A%2F%2Fx.example%2Fm"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name);
+    Instance sms;
+    const std::string json = std::string(R"({"AccountSid":")") + kSid +
+                             R"(","MessageSid":"SMin42","SmsSid":"SMin42","From":"+15551234567",)" +
+                             R"("To":"+15557654321","Body":)" + json_quote(row.body_value) +
+                             R"(,"NumSegments":"1")" + row.extra_json + "}";
+    const std::string body = std::string("AccountSid=") + kSid +
+                             "&MessageSid=SMin42&SmsSid=SMin42&From=%2B15551234567"
+                             "&To=%2B15557654321&Body=" +
+                             row.body_form + "&NumSegments=1" + row.extra_form;
+    const auto answer =
+        sms.webhook("inbound", kInboundUrl, body, twilio_npm_signature(kToken, kInboundUrl, json));
+    CHECK(answer.status == 200);
+    CHECK(answer.body == R"(<?xml version="1.0" encoding="UTF-8"?><Response/>)");
+    REQUIRE(sms.host.inbound.size() == 1);
+    const RecordedInbound& in = sms.host.inbound[0];
+    CHECK(in.channel == "sms");
+    CHECK(in.provider_id == "SMin42");
+    CHECK(in.from == "+15551234567");
+    CHECK(in.to == "+15557654321");
+    CHECK(in.body == row.body_value);
+    CHECK(in.is_mime == 0);
+    CHECK(in.received_at_ms == 0);
+    CHECK(sms.host.statuses.empty());
+    for (const auto& line : sms.host.logs) CHECK_THAT(line, !Catch::Contains(kToken));
+  }
+}
+
+TEST_CASE("sms_twilio: a forged or malformed inbound message is refused and reports nothing") {
+  constexpr const char* kInboundUrl = "https://hr.example.org/hooks/sms/inbound";
+  const std::string json =
+      R"({"MessageSid":"SMin1","From":"+15551234567","To":"+15557654321","Body":"hi"})";
+  const std::string body = "MessageSid=SMin1&From=%2B15551234567&To=%2B15557654321&Body=hi";
+  const std::string good = twilio_npm_signature(kToken, kInboundUrl, json);
+  struct Row {
+    const char* name;
+    std::string url;
+    std::string body;
+    std::optional<std::string> signature;
+    int want_status;
+  };
+  const std::vector<Row> rows = {
+      {"the signed request", kInboundUrl, body, good, 200},
+      {"tampered body", kInboundUrl,
+       "MessageSid=SMin1&From=%2B15551234567&To=%2B15557654321&Body=STOP", good, 403},
+      {"other sender", kInboundUrl,
+       "MessageSid=SMin1&From=%2B15550000000&To=%2B15557654321&Body=hi", good, 403},
+      {"signed for the status path", "https://hr.example.org/hooks/sms/status", body, good, 403},
+      {"missing signature", kInboundUrl, body, std::nullopt, 403},
+      {"signed with another token", kInboundUrl, body,
+       twilio_npm_signature("other-token", kInboundUrl, json), 403},
+      {"no MessageSid", kInboundUrl, "From=%2B15551234567&Body=hi",
+       twilio_npm_signature(kToken, kInboundUrl, R"({"From":"+15551234567","Body":"hi"})"), 400},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name);
+    Instance sms;
+    CHECK(sms.webhook("inbound", row.url, row.body, row.signature).status == row.want_status);
+    CHECK(sms.host.inbound.size() == (row.want_status == 200 ? 1U : 0U));
+  }
+}
+
+TEST_CASE("sms_twilio: a host without host_inbound gets 503, so Twilio retries") {
+  constexpr const char* kInboundUrl = "https://hr.example.org/hooks/sms/inbound";
+  const std::string json = R"({"MessageSid":"SMin1","From":"+15551234567","Body":"hi"})";
+  const std::string body = "MessageSid=SMin1&From=%2B15551234567&Body=hi";
+  Instance sms;
+  sms.host.api.size = static_cast<uint32_t>(offsetof(hr_host_api, host_inbound));
+  CHECK(sms.webhook("inbound", kInboundUrl, body, twilio_npm_signature(kToken, kInboundUrl, json))
+            .status == 503);
+  CHECK(sms.host.inbound.empty());
 }
