@@ -129,7 +129,7 @@ Result<std::unique_ptr<Channels>> load_channels(const Config& config,
       return Status::invalid("channels." + c.name + ".channel",
                              "plugin " + c.plugin + " does not deliver " + c.channel);
     }
-    out->routes[c.channel] = channel->get();
+    if (!c.receive_only) out->routes[c.channel] = channel->get();
     if (auto s = out->registry.add(std::move(*channel)); !s.is_ok()) return s;
   }
   return out;

@@ -448,10 +448,19 @@ void check_channels(Checker& check, const toml::table& root, Config& config) {
       check.type_error(*value, path, "a table");
       continue;
     }
-    check.check_keys(*table, path, {"plugin", "channel", "max_segments", "settings"});
+    check.check_keys(*table, path,
+                     {"plugin", "channel", "max_segments", "receive_only", "settings"});
     ChannelInstanceConfig instance;
     instance.name = name;
     bool ok = true;
+    if (const toml::node* receive_only = table->get("receive_only")) {
+      if (const auto* b = receive_only->as_boolean()) {
+        instance.receive_only = b->get();
+      } else {
+        check.type_error(*receive_only, path + ".receive_only", "a boolean");
+        ok = false;
+      }
+    }
 
     const toml::node* plugin = check.get_string(*table, path, "plugin", instance.plugin);
     if (plugin == nullptr) {
@@ -475,6 +484,8 @@ void check_channels(Checker& check, const toml::table& root, Config& config) {
       check.error(channel->source(), path + ".channel",
                   "must be one of email, sms, push; got " + quote_text(instance.channel));
       ok = false;
+    } else if (instance.receive_only) {
+      // Takes webhooks only: not a route, so it shares its channel with the sending instance.
     } else if (auto [it, inserted] = served_by.emplace(instance.channel, path); !inserted) {
       check.error(channel->source(), path + ".channel",
                   quote_text(instance.channel) + " is already served by " + it->second);
@@ -502,8 +513,52 @@ void check_channels(Checker& check, const toml::table& root, Config& config) {
   }
 }
 
+void check_imap(Checker& check, const toml::table& imap, ImapConfig& out) {
+  constexpr std::string_view kPath = "inbound.imap";
+  check.check_keys(
+      imap, kPath,
+      {"url", "username", "password", "password_file", "poll_interval_seconds", "ca_file"});
+  std::string url;
+  const toml::node* url_node = check.get_string(imap, kPath, "url", url);
+  if (url_node != nullptr) {
+    const std::size_t scheme = url.rfind("imaps://", 0) == 0  ? 8
+                               : url.rfind("imap://", 0) == 0 ? 7
+                                                              : 0;
+    const std::size_t slash = scheme == 0 ? std::string::npos : url.find('/', scheme);
+    if (scheme == 0 || slash == scheme || slash == std::string::npos || slash + 1 == url.size() ||
+        url.find_first_of(" ;?#@", scheme) != std::string::npos) {
+      check.error(url_node->source(), "inbound.imap.url",
+                  "expected \"imaps://host[:port]/MAILBOX\" (or imap://), got " + quote_text(url));
+    } else {
+      out.url = url;
+    }
+  }
+  check.get_string(imap, kPath, "username", out.username);
+  if (const toml::node* node = imap.get("password")) {
+    if (auto text = check.setting_value(*node, "inbound.imap.password")) out.password = *text;
+  }
+  check.get_string(imap, kPath, "password_file", out.password_file);
+  check.get_duration(imap, kPath, "poll_interval_seconds", 1, 86'400, out.poll_interval);
+  check.get_string(imap, kPath, "ca_file", out.ca_file);
+  if (imap.get("password") != nullptr && imap.get("password_file") != nullptr) {
+    check.error(imap.get("password_file")->source(), "inbound.imap.password_file",
+                "give password or password_file, not both");
+  }
+  if (url_node != nullptr && out.username.empty()) {
+    check.error(url_node->source(), "inbound.imap.username", "required with inbound.imap.url");
+  }
+}
+
 void check_document(Checker& check, const toml::table& root, Config& config) {
-  check.check_keys(root, "", {"server", "store", "log", "plugins", "queue", "email", "channels"});
+  check.check_keys(root, "",
+                   {"server", "store", "log", "plugins", "queue", "email", "inbound", "channels"});
+
+  if (const auto* inbound = check.section(root, "", "inbound")) {
+    check.check_keys(*inbound, "inbound", {"imap"});
+    if (const auto* imap = check.section(*inbound, "inbound", "imap")) {
+      check_imap(check, *imap, config.inbound.imap);
+    }
+  }
 
   if (const auto* server = check.section(root, "", "server")) {
     check.check_keys(

@@ -83,9 +83,27 @@ struct ChannelInstanceConfig {
   // sms only: a text needing more segments than this fails permanently instead of being sent
   // (each segment is billed; Twilio refuses more than 10).
   int max_segments = 10;
+  // Only receives (webhooks such as email_inbound's): never a route for sending, so it does not
+  // count against "one instance per channel".
+  bool receive_only = false;
   // [channels.NAME.settings], every value as a string (integers in decimal, floats in shortest
   // round-trip form, booleans as "true"/"false"), "${env:NAME}" already substituted.
   std::map<std::string, std::string> settings;
+};
+
+// [inbound.imap]: a mailbox the daemon polls for families' email replies (conversations/
+// imap_poller.h). Empty url: no polling.
+struct ImapConfig {
+  std::string url;            // "imaps://host[:port]/MAILBOX" or "imap://..." (loopback, tests)
+  std::string username;       // required with url
+  std::string password;       // "${env:NAME}" allowed; or
+  std::string password_file;  // a file holding the password (trailing newline ignored)
+  std::chrono::seconds poll_interval{60};
+  std::string ca_file;  // "" for the system's CA bundle
+};
+
+struct InboundConfig {
+  ImapConfig imap;
 };
 
 struct Config {
@@ -95,7 +113,8 @@ struct Config {
   PluginsConfig plugins;
   QueueConfig queue;
   EmailConfig email;
-  std::vector<ChannelInstanceConfig> channels;  // in file order; at most one per channel
+  InboundConfig inbound;
+  std::vector<ChannelInstanceConfig> channels;  // in file order; one sender per channel
   std::string source;                           // where it was read from ("<embedded>", a path)
 };
 

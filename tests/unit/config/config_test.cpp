@@ -183,10 +183,10 @@ TEST_CASE("config: unknown keys are errors naming them, at every level") {
         "header_timeout_ms, body_timeout_ms, public_url)");
   CHECK(error_of(std::string("[sever]\n") + kChannels) ==
         "t.toml:1:2: sever: unknown key (expected one of: server, store, log, plugins, queue, "
-        "email, channels)");
+        "email, inbound, channels)");
   CHECK(error_of(std::string(kChannels) + "chanel = \"sms\"\n") ==
         "t.toml:5:1: channels.email.chanel: unknown key (expected one of: plugin, channel, "
-        "max_segments, settings)");
+        "max_segments, receive_only, settings)");
   CHECK(error_of(std::string("queue.retries = 3\n") + kChannels)
             .rfind("t.toml:1:7: queue.retries: unknown key", 0) == 0);
 }
@@ -496,4 +496,87 @@ TEST_CASE("config: max_segments is for sms instances, within 1..100") {
   auto email = parse_config(
       "[channels.email]\nplugin = \"outbox\"\nchannel = \"email\"\nmax_segments = 2\n", "t.toml");
   CHECK(email.status().field() == "channels.email.max_segments");
+}
+
+TEST_CASE("config: a receive_only instance shares its channel with the sender") {
+  auto ok = parse(std::string(kChannels) + R"(
+[channels.email_in]
+plugin = "email_inbound"
+channel = "email"
+receive_only = true
+)");
+  INFO(ok.status().to_string());
+  REQUIRE(ok.is_ok());
+  REQUIRE(ok->channels.size() == 2);
+  CHECK_FALSE(ok->channels[0].receive_only);
+  CHECK(ok->channels[1].receive_only);
+  CHECK(error_of(std::string(kChannels) + R"(
+[channels.email_in]
+plugin = "email_inbound"
+channel = "email"
+)") == "t.toml:8:11: channels.email_in.channel: \"email\" is already served by channels.email");
+  CHECK(error_of(std::string(kChannels) + R"(
+[channels.email_in]
+plugin = "email_inbound"
+channel = "email"
+receive_only = "yes"
+)") == "t.toml:8:11: channels.email_in.channel: \"email\" is already served by "
+       "channels.email\n"
+       "t.toml:9:16: channels.email_in.receive_only: expected a boolean, got a string");
+}
+
+TEST_CASE("config: [inbound.imap] values, defaults and errors naming the key") {
+  auto defaults = parse(kChannels);
+  REQUIRE(defaults.is_ok());
+  CHECK(defaults->inbound.imap.url.empty());
+  CHECK(defaults->inbound.imap.poll_interval == std::chrono::seconds(60));
+
+  auto ok = parse(std::string(kChannels) + R"(
+[inbound.imap]
+url = "imaps://mail.example.org:993/INBOX"
+username = "replies@example.org"
+password = "${env:IMAP_PASSWORD}"
+poll_interval_seconds = 30
+ca_file = "/etc/ssl/ca.pem"
+)",
+                  [](const std::string& name) -> std::optional<std::string> {
+                    if (name == "IMAP_PASSWORD") return "pw";
+                    return std::nullopt;
+                  });
+  INFO(ok.status().to_string());
+  REQUIRE(ok.is_ok());
+  const ImapConfig& imap = ok->inbound.imap;
+  CHECK(imap.url == "imaps://mail.example.org:993/INBOX");
+  CHECK(imap.username == "replies@example.org");
+  CHECK(imap.password == "pw");
+  CHECK(imap.poll_interval == std::chrono::seconds(30));
+  CHECK(imap.ca_file == "/etc/ssl/ca.pem");
+
+  struct Row {
+    std::string toml;
+    std::string error;
+  };
+  const std::vector<Row> rows = {
+      {"[inbound.imap]\nurl = \"imaps://h/INBOX\"\nusername = \"u\"\npasswd = \"x\"\n",
+       "t.toml:8:1: inbound.imap.passwd: unknown key (expected one of: url, username, password, "
+       "password_file, poll_interval_seconds, ca_file)"},
+      {"[inbound.pop3]\n", "t.toml:5:10: inbound.pop3: unknown key (expected one of: imap)"},
+      {"[inbound.imap]\nurl = \"https://h/INBOX\"\nusername = \"u\"\n",
+       "t.toml:6:7: inbound.imap.url: expected \"imaps://host[:port]/MAILBOX\" (or imap://), got "
+       "\"https://h/INBOX\""},
+      {"[inbound.imap]\nurl = \"imaps://h/\"\nusername = \"u\"\n",
+       "t.toml:6:7: inbound.imap.url: expected \"imaps://host[:port]/MAILBOX\" (or imap://), got "
+       "\"imaps://h/\""},
+      {"[inbound.imap]\nurl = \"imaps://h/INBOX\"\n",
+       "t.toml:6:7: inbound.imap.username: required with inbound.imap.url"},
+      {"[inbound.imap]\nurl = \"imaps://h/INBOX\"\nusername = \"u\"\npoll_interval_seconds = 0\n",
+       "t.toml:8:25: inbound.imap.poll_interval_seconds: must be between 1 and 86400, got 0"},
+      {"[inbound.imap]\nurl = \"imaps://h/INBOX\"\nusername = \"u\"\npassword = \"a\"\n"
+       "password_file = \"/p\"\n",
+       "t.toml:9:17: inbound.imap.password_file: give password or password_file, not both"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.toml);
+    CHECK(error_of(std::string(kChannels) + row.toml) == row.error);
+  }
 }
