@@ -54,6 +54,7 @@ void Channel::send(const RenderedDelivery& delivery, SendCallback done) {
     d.attempt = delivery.attempt;
     d.status_callback_url = delivery.status_callback_url.c_str();
     d.return_path = delivery.return_path.c_str();
+    d.from = delivery.from.c_str();
     s.plugin->on_send(s.instance, token, &d);
   }
   // Reports the plugin made from inside on_send run here, with no lock held.

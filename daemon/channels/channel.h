@@ -101,6 +101,7 @@ struct RenderedDelivery {
   std::uint32_t attempt = 1;
   std::string status_callback_url;  // "<public_url>/hooks/<instance>/status", or ""
   std::string return_path;          // email envelope sender with a bounce token, or ""
+  std::string from{};               // sms: the pool number to send from, or "" (the plugin's)
 };
 
 struct SendOutcome {

@@ -154,6 +154,8 @@ struct LeasedDelivery {
   std::string author_name;   // staff name, or "" for an admin without staff
   std::string guardian_given_name;
   int attempt = 0;  // 1 for the first try
+  // SMS: the pool number to send from (the thread's, so replies find it); "": the channel's own.
+  std::string from{};
 };
 
 }  // namespace homeroom

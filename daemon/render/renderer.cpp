@@ -226,6 +226,7 @@ RenderedDelivery render_delivery(const LeasedDelivery& d, const RenderOptions& o
   out.language = d.language;
   out.category = d.category;
   out.attempt = static_cast<std::uint32_t>(d.attempt);
+  out.from = d.from;
   out.subject = subject_for(d);
   if (d.channel == "email") {
     const EmailLinks links = links_for(d, options, now);

@@ -78,6 +78,10 @@ typedef struct hr_delivery {
   /* Envelope sender for email (SMTP MAIL FROM), carrying a bounce token: "bounce+TOKEN@domain";
    * "" for other channels. */
   const char* return_path;
+  /* Added in ABI 1 after return_path: check `size` before reading it. SMS: the number to send
+   * from (the school's pool number of the conversation, so the family's reply finds its thread);
+   * "" for the plugin's configured sender. */
+  const char* from;
 } hr_delivery;
 
 typedef struct hr_outcome {

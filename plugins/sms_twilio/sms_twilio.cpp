@@ -179,7 +179,14 @@ void on_send(void* instance, uint64_t send_token, const hr_delivery* delivery) {
           return;
         }
         FormParams form = {{"To", delivery->to}};
-        if (!sms->from.empty()) form.emplace_back("From", sms->from);
+        // The delivery's own sender (a school's pool number) wins over the configured one.
+        const bool has_from = delivery->size >= offsetof(hr_delivery, from) + sizeof(const char*) &&
+                              delivery->from != nullptr && delivery->from[0] != '\0';
+        if (has_from) {
+          form.emplace_back("From", delivery->from);
+        } else if (!sms->from.empty()) {
+          form.emplace_back("From", sms->from);
+        }
         if (!sms->messaging_service_sid.empty()) {
           form.emplace_back("MessagingServiceSid", sms->messaging_service_sid);
         }
