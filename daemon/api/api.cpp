@@ -181,7 +181,8 @@ boost::asio::awaitable<Response> Api::route(Request request) {
   if (!principal.is_ok()) co_return problem(principal.status());
 
   const std::string& collection = parts[1];
-  if (collection == "staff" || collection == "guardians" || collection == "students") {
+  if (collection == "schools" || collection == "staff" || collection == "guardians" ||
+      collection == "students") {
     if (parts.size() != 3) co_return problem(Status::not_found("no such resource"));
     if (principal->role != Role::kAdmin) {
       co_return problem(Status::forbidden("only admins manage the roster"));
@@ -219,7 +220,13 @@ boost::asio::awaitable<Response> Api::put_roster(std::string kind, std::string i
     co_return problem(Status::invalid("id", "does not match the id in the path"));
   }
   StoreCall<Status> call;
-  if (kind == "staff") {
+  if (kind == "schools") {
+    auto school = school_from_json(id, *body);
+    if (!school.is_ok()) co_return problem(school.status());
+    call = [this, s = std::move(*school)](std::function<void(Status)> done) {
+      store_.put_school(s, std::move(done));
+    };
+  } else if (kind == "staff") {
     auto staff = staff_from_json(id, *body);
     if (!staff.is_ok()) co_return problem(staff.status());
     call = [this, s = std::move(*staff)](std::function<void(Status)> done) {
@@ -245,7 +252,9 @@ boost::asio::awaitable<Response> Api::put_roster(std::string kind, std::string i
 
 boost::asio::awaitable<Response> Api::delete_roster(std::string kind, std::string id) {
   StoreCall<Status> call = [this, kind, id](std::function<void(Status)> done) {
-    if (kind == "staff") {
+    if (kind == "schools") {
+      store_.delete_school(id, std::move(done));
+    } else if (kind == "staff") {
       store_.delete_staff(id, std::move(done));
     } else if (kind == "guardians") {
       store_.delete_guardian(id, std::move(done));
@@ -262,6 +271,10 @@ boost::asio::awaitable<Response> Api::delete_roster(std::string kind, std::strin
 }
 
 Response Api::get_roster(const std::string& kind, const std::string& id) {
+  if (kind == "schools") {
+    auto s = store_.get_school(id);
+    return s.is_ok() ? http::json_response(200, to_json(*s)) : problem(s.status());
+  }
   if (kind == "staff") {
     auto s = store_.get_staff(id);
     return s.is_ok() ? http::json_response(200, to_json(*s)) : problem(s.status());

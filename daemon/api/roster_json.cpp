@@ -1,5 +1,6 @@
 #include "api/roster_json.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <set>
 
@@ -53,6 +54,22 @@ Status parse_hhmm(const std::string& field, const std::string& text) {
   int m = (text[3] - '0') * 10 + (text[4] - '0');
   if (h > 23 || m > 59) return Status::invalid(field, "expected a time as \"HH:MM\"");
   return {};
+}
+
+// "school_id": optional; whether the school exists is the store's check.
+Status read_school_id(const json& j, std::string& out) {
+  RETURN_IF_ERROR(read_string(j, "school_id", "", out, false));
+  if (!out.empty()) RETURN_IF_ERROR(validate_id("school_id", out));
+  return {};
+}
+
+json preferences_json(const Preferences& p) {
+  json out = {{"channels", p.channels}, {"categories", p.categories}};
+  if (p.quiet_hours) {
+    out["quiet_hours"] = {{"start", p.quiet_hours->start}, {"end", p.quiet_hours->end}};
+  }
+  if (p.digest_time) out["digest_time"] = *p.digest_time;
+  return out;
 }
 
 Status contact_from_json(const json& c, const std::string& at, ContactPoint& out) {
@@ -164,7 +181,8 @@ Status preferences_from_json(const json& p, const std::string& at, Preferences& 
 Result<Staff> staff_from_json(const std::string& id, const json& j) {
   Staff s;
   s.id = id;
-  RETURN_IF_ERROR(only_keys(j, {"id", "name", "email", "role"}, ""));
+  RETURN_IF_ERROR(only_keys(j, {"id", "name", "email", "role", "school_id"}, ""));
+  RETURN_IF_ERROR(read_school_id(j, s.school_id));
   RETURN_IF_ERROR(read_string(j, "name", "", s.name, true));
   RETURN_IF_ERROR(validate_name("name", s.name));
   RETURN_IF_ERROR(read_string(j, "email", "", s.email, false));
@@ -222,8 +240,9 @@ Result<Guardian> guardian_from_json(const std::string& id, const json& j) {
 Result<Student> student_from_json(const std::string& id, const json& j) {
   Student s;
   s.id = id;
-  RETURN_IF_ERROR(
-      only_keys(j, {"id", "given_name", "family_name", "grade", "staff", "guardians"}, ""));
+  RETURN_IF_ERROR(only_keys(
+      j, {"id", "given_name", "family_name", "grade", "staff", "guardians", "school_id"}, ""));
+  RETURN_IF_ERROR(read_school_id(j, s.school_id));
   RETURN_IF_ERROR(read_string(j, "given_name", "", s.given_name, true));
   RETURN_IF_ERROR(validate_name("given_name", s.given_name));
   RETURN_IF_ERROR(read_string(j, "family_name", "", s.family_name, true));
@@ -313,7 +332,67 @@ Result<NewMessage> message_from_json(const json& j) {
 }
 
 json to_json(const Staff& s) {
-  return {{"id", s.id}, {"name", s.name}, {"email", s.email}, {"role", role_name(s.role)}};
+  json out = {{"id", s.id}, {"name", s.name}, {"email", s.email}, {"role", role_name(s.role)}};
+  if (!s.school_id.empty()) out["school_id"] = s.school_id;
+  return out;
+}
+
+Result<School> school_from_json(const std::string& id, const json& j) {
+  School s;
+  s.id = id;
+  RETURN_IF_ERROR(only_keys(j,
+                            {"id", "name", "timezone", "language", "defaults", "contact_line",
+                             "office_email", "sms_numbers", "urgent_to_stopped"},
+                            ""));
+  RETURN_IF_ERROR(read_string(j, "name", "", s.name, true));
+  RETURN_IF_ERROR(validate_name("name", s.name));
+  RETURN_IF_ERROR(read_string(j, "timezone", "", s.timezone, false));
+  RETURN_IF_ERROR(validate_timezone("timezone", s.timezone));
+  RETURN_IF_ERROR(read_string(j, "language", "", s.language, false));
+  RETURN_IF_ERROR(validate_language("language", s.language));
+  s.language = canonical_language(s.language).value_or(s.language);
+  if (auto it = j.find("defaults"); it != j.end()) {
+    RETURN_IF_ERROR(preferences_from_json(*it, "defaults", s.defaults));
+  }
+  RETURN_IF_ERROR(read_string(j, "contact_line", "", s.contact_line, false));
+  if (s.contact_line.size() > 160) {
+    return Status::invalid("contact_line", "at most 160 bytes (it is sent as one SMS)");
+  }
+  RETURN_IF_ERROR(read_string(j, "office_email", "", s.office_email, false));
+  if (!s.office_email.empty()) {
+    RETURN_IF_ERROR(validate_email("office_email", s.office_email));
+    s.office_email = normalize_email(s.office_email);
+  }
+  if (auto it = j.find("sms_numbers"); it != j.end()) {
+    if (!it->is_array()) return Status::invalid("sms_numbers", "expected an array of numbers");
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const std::string field = "sms_numbers[" + std::to_string(i) + "]";
+      auto phone =
+          (*it)[i].is_string() ? normalize_phone((*it)[i].get<std::string>()) : std::nullopt;
+      if (!phone) return Status::invalid(field, "expected a phone number, e.g. +15551234567");
+      if (std::find(s.sms_numbers.begin(), s.sms_numbers.end(), *phone) != s.sms_numbers.end()) {
+        return Status::invalid(field, "listed twice");
+      }
+      s.sms_numbers.push_back(*phone);
+    }
+  }
+  if (auto it = j.find("urgent_to_stopped"); it != j.end()) {
+    if (!it->is_boolean()) return Status::invalid("urgent_to_stopped", "expected true or false");
+    s.urgent_to_stopped = it->get<bool>();
+  }
+  return s;
+}
+
+json to_json(const School& s) {
+  return {{"id", s.id},
+          {"name", s.name},
+          {"timezone", s.timezone},
+          {"language", s.language},
+          {"defaults", preferences_json(s.defaults)},
+          {"contact_line", s.contact_line},
+          {"office_email", s.office_email},
+          {"sms_numbers", s.sms_numbers},
+          {"urgent_to_stopped", s.urgent_to_stopped}};
 }
 
 json to_json(const Guardian& g) {
@@ -332,12 +411,7 @@ json to_json(const Guardian& g) {
     // Shown only when homeroom stopped using it; PUT ignores it (homeroom owns it).
     if (c.status != "active") contacts.back()["status"] = c.status;
   }
-  json prefs = {{"channels", g.preferences.channels}, {"categories", g.preferences.categories}};
-  if (g.preferences.quiet_hours) {
-    prefs["quiet_hours"] = {{"start", g.preferences.quiet_hours->start},
-                            {"end", g.preferences.quiet_hours->end}};
-  }
-  if (g.preferences.digest_time) prefs["digest_time"] = *g.preferences.digest_time;
+  const json prefs = preferences_json(g.preferences);
   return {{"id", g.id},
           {"given_name", g.given_name},
           {"family_name", g.family_name},
@@ -355,8 +429,10 @@ json to_json(const Student& s) {
                          {"relationship", link.relationship},
                          {"contact_allowed", link.contact_allowed}});
   }
-  return {{"id", s.id},       {"given_name", s.given_name}, {"family_name", s.family_name},
-          {"grade", s.grade}, {"staff", s.staff},           {"guardians", guardians}};
+  json out = {{"id", s.id},       {"given_name", s.given_name}, {"family_name", s.family_name},
+              {"grade", s.grade}, {"staff", s.staff},           {"guardians", guardians}};
+  if (!s.school_id.empty()) out["school_id"] = s.school_id;
+  return out;
 }
 
 }  // namespace homeroom::api

@@ -10,11 +10,13 @@
 
 namespace homeroom::api {
 
+Result<School> school_from_json(const std::string& id, const nlohmann::json& j);
 Result<Staff> staff_from_json(const std::string& id, const nlohmann::json& j);
 Result<Guardian> guardian_from_json(const std::string& id, const nlohmann::json& j);
 Result<Student> student_from_json(const std::string& id, const nlohmann::json& j);
 Result<NewMessage> message_from_json(const nlohmann::json& j);
 
+nlohmann::json to_json(const School& s);
 nlohmann::json to_json(const Staff& s);
 // Addresses are shown in full: only admins read guardians.
 nlohmann::json to_json(const Guardian& g);

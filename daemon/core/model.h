@@ -21,6 +21,7 @@ struct Staff {
   std::string name;
   std::string email;
   Role role = Role::kTeacher;
+  std::string school_id{};  // "" : not tied to one school
 };
 
 // A way to reach one guardian. `address` is an email address, an E.164 number, or for push the
@@ -43,6 +44,20 @@ struct Preferences {
   std::optional<QuietHours> quiet_hours;
   std::map<std::string, std::string> categories;  // category -> "instant" | "digest" | "off"
   std::optional<std::string> digest_time;         // "HH:MM" local; unset: the school's (17:30)
+};
+
+// A school: the defaults its families get where they set nothing themselves, and what replies
+// need. Students (and staff) name their school; "" means the deployment's built-in defaults.
+struct School {
+  std::string id;
+  std::string name;
+  std::string timezone = "UTC";          // IANA
+  std::string language = "en";           // BCP 47: the language of messages without a translation
+  Preferences defaults;                  // channels, quiet hours, category modes, digest time
+  std::string contact_line;              // what HELP answers, e.g. "Call the office: +1 555 0100"
+  std::string office_email;              // where replies that match no thread go
+  std::vector<std::string> sms_numbers;  // the pool of sending numbers (E.164)
+  bool urgent_to_stopped = false;        // urgent SMS still reach numbers that sent STOP
 };
 
 struct Guardian {
@@ -70,6 +85,7 @@ struct Student {
   std::string grade;
   std::vector<std::string> staff;  // teachers of this student
   std::vector<GuardianLink> guardians;
+  std::string school_id{};  // "" : the deployment's defaults
 };
 
 // Who is calling the API: an admin, or a teacher acting as one staff member.
@@ -108,6 +124,7 @@ namespace homeroom {
 struct StudentRoster {
   Student student;
   std::vector<Guardian> guardians;  // in the order of student.guardians
+  std::optional<School> school{};   // the student's school, when set
 };
 
 // A teacher's note as accepted by the API, before planning.
@@ -153,7 +170,11 @@ struct LeasedDelivery {
   std::string author_staff;  // staff id, or "" for an admin without staff
   std::string author_name;   // staff name, or "" for an admin without staff
   std::string guardian_given_name;
-  int attempt = 0;  // 1 for the first try
+  int attempt = 0;   // 1 for the first try
+  int priority = 0;  // 0: individual (notes, replies); 1: bulk (a broadcast)
+  // A broadcast's copy: `text` is a Mustache template and this a JSON array with one context per
+  // student the copy is about (render/broadcast_text.h fills it in); empty for a note.
+  std::string template_contexts{};
   // SMS: the pool number to send from (the thread's, so replies find it); "": the channel's own.
   std::string from{};
 };

@@ -18,6 +18,7 @@ using AddressKey = std::pair<std::string, std::string>;  // (channel, address)
 struct Recipient {
   const Guardian* guardian = nullptr;
   std::vector<std::string> student_ids;
+  const School* school = nullptr;  // of the first of those students; null: options' defaults
 };
 
 // Who else holds an address decides what it may carry: a copy to a shared inbox reaches every
@@ -131,7 +132,7 @@ std::vector<Recipient> recipients_of(const std::vector<StudentRoster>& audience)
                             [&](const Guardian& x) { return x.id == link.guardian_id; });
       if (g == roster.guardians.end()) continue;
       auto [it, inserted] = index.try_emplace(g->id, out.size());
-      if (inserted) out.push_back({&*g, {}});
+      if (inserted) out.push_back({&*g, {}, roster.school ? &*roster.school : nullptr});
       auto& students = out[it->second].student_ids;
       if (std::find(students.begin(), students.end(), roster.student.id) == students.end()) {
         students.push_back(roster.student.id);
@@ -198,14 +199,31 @@ Preferences default_school_preferences() {
   return p;
 }
 
+PlannerOptions options_for_school(const School& school, const PlannerOptions& options) {
+  PlannerOptions out = options;
+  out.default_language = school.language;
+  out.school_timezone = school.timezone;
+  out.school_defaults = school.defaults;
+  if (!out.school_defaults.digest_time) out.school_defaults.digest_time = "17:30";
+  return out;
+}
+
 std::vector<PlannedDelivery> plan_send(const std::vector<StudentRoster>& audience,
                                        const NewMessage& message, Millis now,
-                                       const PlannerOptions& options) {
+                                       const PlannerOptions& deployment) {
   const auto owners = owners_of(audience, message);
   std::map<AddressKey, std::size_t> copy_at;  // address -> index of the copy it receives
+  std::map<std::string, PlannerOptions> by_school;
   std::vector<PlannedDelivery> out;
   for (const auto& r : recipients_of(audience)) {
     const Guardian& g = *r.guardian;
+    // A guardian with children in two schools gets the defaults of the school through which
+    // this send reaches them first.
+    const PlannerOptions& options =
+        r.school == nullptr
+            ? deployment
+            : by_school.try_emplace(r.school->id, options_for_school(*r.school, deployment))
+                  .first->second;
     PlannedDelivery d;
     d.guardian_id = g.id;
     d.student_ids = r.student_ids;

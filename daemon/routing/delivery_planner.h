@@ -26,6 +26,8 @@
 //    guardian reaching the same address gets a suppressed row naming the guardian who got it, and
 //    their students are added to that copy's student_ids. A guardian of several students of the
 //    audience gets one delivery naming all of them (siblings together).
+// Defaults ("the school's") come from the student's School when the roster carries one
+// (options_for_school), else from `options`.
 // Output order: the audience order, then each student's guardian order (a guardian appears once,
 // where they are first linked with contact allowed).
 #pragma once
@@ -47,6 +49,11 @@ struct PlannerOptions {
   Preferences school_defaults = default_school_preferences();
   std::string school_timezone = "UTC";  // for guardians whose time zone is empty or unknown
 };
+
+// `options` with a school's defaults (language, time zone, preferences; digest 17:30 unless the
+// school says otherwise). plan_send applies it to each guardian reached through a student whose
+// StudentRoster carries a school.
+PlannerOptions options_for_school(const School& school, const PlannerOptions& options);
 
 // One send to several students (a broadcast); see the rules above.
 std::vector<PlannedDelivery> plan_send(const std::vector<StudentRoster>& audience,

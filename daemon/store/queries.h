@@ -13,6 +13,8 @@
 namespace homeroom::store {
 
 // roster_store.cpp
+Status put_school(SQLite::Database& db, const School& school, Millis now);
+std::optional<School> get_school(SQLite::Database& db, const std::string& id);
 Status put_staff(SQLite::Database& db, const Staff& staff, Millis now);
 Status put_guardian(SQLite::Database& db, const Guardian& guardian, Millis now);
 Status put_student(SQLite::Database& db, const Student& student, Millis now);
@@ -37,7 +39,7 @@ Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& me
 std::optional<MessageView> get_message(SQLite::Database& db, const std::string& id);
 
 // queue_store.cpp
-std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis now,
+std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& limits, Millis now,
                                       Millis lease_until);
 void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now,
                     const std::set<std::string>& available_channels);
@@ -74,6 +76,24 @@ std::map<std::string, std::int64_t> delivery_counts(SQLite::Database& db);
 std::optional<std::string> fall_back(SQLite::Database& db, const std::string& delivery_id,
                                      const std::string& reason, Millis now,
                                      const std::set<std::string>& available_channels);
+
+// broadcast_store.cpp
+Result<StoredResponse> accept_broadcast(SQLite::Database& db, const NewBroadcast& broadcast,
+                                        const std::optional<IdempotencyRef>& idempotency,
+                                        const BroadcastRespondFn& respond, Millis now);
+std::shared_ptr<FanoutMemo> new_fanout_memo();
+// Plans the next chunk; true when more of the audience remains.
+bool plan_broadcast_chunk(SQLite::Database& db, const std::string& id, int chunk_students,
+                          const BroadcastPlanFn& plan, FanoutMemo& memo, Millis now);
+std::vector<std::string> broadcasts_planning(SQLite::Database& db);
+std::optional<BroadcastView> get_broadcast(SQLite::Database& db, const std::string& id);
+Status cancel_broadcast(SQLite::Database& db, const std::string& id, Millis now);
+// The idempotency check of accept_message and accept_broadcast: the stored answer, a conflict,
+// or nullopt when the key is new.
+std::optional<Result<StoredResponse>> replay(SQLite::Database& db,
+                                             const std::optional<IdempotencyRef>& idempotency);
+void remember(SQLite::Database& db, const std::optional<IdempotencyRef>& idempotency,
+              const StoredResponse& response, Millis now);
 
 // report_store.cpp
 ReachReport reach_report(SQLite::Database& db, Millis since, const std::string& only_staff);

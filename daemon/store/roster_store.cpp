@@ -16,17 +16,75 @@ bool exists(SQLite::Database& db, const char* table, const std::string& id) {
 
 }  // namespace
 
+// Binds `school_id` ("" as NULL), or says which field names an unknown school.
+Status bind_school(SQLite::Database& db, SQLite::Statement& q, int index,
+                   const std::string& school_id) {
+  if (school_id.empty()) {
+    q.bind(index);
+    return {};
+  }
+  if (!exists(db, "schools", school_id)) {
+    return Status::invalid("school_id", "unknown school id " + school_id);
+  }
+  q.bind(index, school_id);
+  return {};
+}
+
+Status put_school(SQLite::Database& db, const School& school, Millis now) {
+  SQLite::Statement q(
+      db,
+      "INSERT INTO schools (id, name, timezone, language, preferences, contact_line, office_email, "
+      "sms_numbers, urgent_to_stopped, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, "
+      "language = excluded.language, preferences = excluded.preferences, "
+      "contact_line = excluded.contact_line, office_email = excluded.office_email, "
+      "sms_numbers = excluded.sms_numbers, urgent_to_stopped = excluded.urgent_to_stopped, "
+      "updated_at = excluded.updated_at");
+  q.bind(1, school.id);
+  q.bind(2, school.name);
+  q.bind(3, school.timezone);
+  q.bind(4, school.language);
+  q.bind(5, preferences_to_json(school.defaults).dump());
+  q.bind(6, school.contact_line);
+  q.bind(7, school.office_email);
+  q.bind(8, nlohmann::json(school.sms_numbers).dump());
+  q.bind(9, school.urgent_to_stopped ? 1 : 0);
+  q.bind(10, now);
+  q.exec();
+  return {};
+}
+
+std::optional<School> get_school(SQLite::Database& db, const std::string& id) {
+  SQLite::Statement q(db,
+                      "SELECT id, name, timezone, language, preferences, contact_line, "
+                      "office_email, sms_numbers, urgent_to_stopped FROM schools WHERE id = ?");
+  q.bind(1, id);
+  if (!q.executeStep()) return std::nullopt;
+  School s;
+  s.id = q.getColumn(0).getString();
+  s.name = q.getColumn(1).getString();
+  s.timezone = q.getColumn(2).getString();
+  s.language = q.getColumn(3).getString();
+  s.defaults = preferences_from_json(nlohmann::json::parse(q.getColumn(4).getString()));
+  s.contact_line = q.getColumn(5).getString();
+  s.office_email = q.getColumn(6).getString();
+  s.sms_numbers = nlohmann::json::parse(q.getColumn(7).getString()).get<std::vector<std::string>>();
+  s.urgent_to_stopped = q.getColumn(8).getInt() != 0;
+  return s;
+}
+
 Status put_staff(SQLite::Database& db, const Staff& staff, Millis now) {
   SQLite::Statement q(
       db,
-      "INSERT INTO staff (id, name, email, role, updated_at) VALUES (?, ?, ?, ?, ?) "
+      "INSERT INTO staff (id, name, email, role, school_id, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, "
-      "role = excluded.role, updated_at = excluded.updated_at");
+      "role = excluded.role, school_id = excluded.school_id, updated_at = excluded.updated_at");
   q.bind(1, staff.id);
   q.bind(2, staff.name);
   q.bind(3, staff.email);
   q.bind(4, role_name(staff.role));
-  q.bind(5, now);
+  if (Status s = bind_school(db, q, 5, staff.school_id); !s) return s;
+  q.bind(6, now);
   q.exec();
   return {};
 }
@@ -93,16 +151,18 @@ Status put_student(SQLite::Database& db, const Student& s, Millis now) {
                              "unknown guardian id " + s.guardians[i].guardian_id);
     }
   }
-  SQLite::Statement q(db,
-                      "INSERT INTO students (id, given_name, family_name, grade, updated_at) "
-                      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                      "given_name = excluded.given_name, family_name = excluded.family_name, "
-                      "grade = excluded.grade, updated_at = excluded.updated_at");
+  SQLite::Statement q(
+      db,
+      "INSERT INTO students (id, given_name, family_name, grade, school_id, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+      "given_name = excluded.given_name, family_name = excluded.family_name, "
+      "grade = excluded.grade, school_id = excluded.school_id, updated_at = excluded.updated_at");
   q.bind(1, s.id);
   q.bind(2, s.given_name);
   q.bind(3, s.family_name);
   q.bind(4, s.grade);
-  q.bind(5, now);
+  if (Status status = bind_school(db, q, 5, s.school_id); !status) return status;
+  q.bind(6, now);
   q.exec();
 
   SQLite::Statement del_staff(db, "DELETE FROM student_staff WHERE student_id = ?");
@@ -153,6 +213,15 @@ Status delete_row(SQLite::Database& db, const char* table, const std::string& id
                               "cannot be deleted");
     }
   }
+  if (std::string(table) == "schools") {
+    SQLite::Statement used(db,
+                           "SELECT 1 FROM students WHERE school_id = ?1 UNION ALL "
+                           "SELECT 1 FROM staff WHERE school_id = ?1 LIMIT 1");
+    used.bind(1, id);
+    if (used.executeStep()) {
+      return Status::conflict("school " + id + " still has students or staff; move them first");
+    }
+  }
   SQLite::Statement q(db, std::string("DELETE FROM ") + table + " WHERE id = ?");
   q.bind(1, id);
   if (q.exec() == 0) return Status::not_found(id + " not found");
@@ -160,7 +229,9 @@ Status delete_row(SQLite::Database& db, const char* table, const std::string& id
 }
 
 std::optional<Staff> get_staff(SQLite::Database& db, const std::string& id) {
-  SQLite::Statement q(db, "SELECT id, name, email, role FROM staff WHERE id = ?");
+  SQLite::Statement q(db,
+                      "SELECT id, name, email, role, COALESCE(school_id, '') FROM staff "
+                      "WHERE id = ?");
   q.bind(1, id);
   if (!q.executeStep()) return std::nullopt;
   Staff s;
@@ -168,6 +239,7 @@ std::optional<Staff> get_staff(SQLite::Database& db, const std::string& id) {
   s.name = q.getColumn(1).getString();
   s.email = q.getColumn(2).getString();
   s.role = parse_role(q.getColumn(3).getString()).value_or(Role::kTeacher);
+  s.school_id = q.getColumn(4).getString();
   return s;
 }
 
@@ -197,7 +269,9 @@ std::optional<Guardian> get_guardian(SQLite::Database& db, const std::string& id
 }
 
 std::optional<Student> get_student(SQLite::Database& db, const std::string& id) {
-  SQLite::Statement q(db, "SELECT id, given_name, family_name, grade FROM students WHERE id = ?");
+  SQLite::Statement q(db,
+                      "SELECT id, given_name, family_name, grade, COALESCE(school_id, '') "
+                      "FROM students WHERE id = ?");
   q.bind(1, id);
   if (!q.executeStep()) return std::nullopt;
   Student s;
@@ -205,6 +279,7 @@ std::optional<Student> get_student(SQLite::Database& db, const std::string& id) 
   s.given_name = q.getColumn(1).getString();
   s.family_name = q.getColumn(2).getString();
   s.grade = q.getColumn(3).getString();
+  s.school_id = q.getColumn(4).getString();
   SQLite::Statement st(db,
                        "SELECT staff_id FROM student_staff WHERE student_id = ? ORDER BY staff_id");
   st.bind(1, id);
@@ -223,10 +298,11 @@ std::optional<Student> get_student(SQLite::Database& db, const std::string& id) 
 std::optional<StudentRoster> get_student_roster(SQLite::Database& db, const std::string& id) {
   auto student = get_student(db, id);
   if (!student) return std::nullopt;
-  StudentRoster roster{*student, {}};
+  StudentRoster roster{*student, {}, {}};
   for (const auto& link : student->guardians) {
     if (auto g = get_guardian(db, link.guardian_id)) roster.guardians.push_back(std::move(*g));
   }
+  if (!student->school_id.empty()) roster.school = get_school(db, student->school_id);
   return roster;
 }
 

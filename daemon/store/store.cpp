@@ -97,6 +97,22 @@ auto Store::read(Fn&& fn) -> decltype(fn(std::declval<SQLite::Database&>())) {
   }
 }
 
+void Store::put_school(School school, StatusDone done) {
+  writer_->submit([this, school = std::move(school)](
+                      SQLite::Database& db) { return store::put_school(db, school, clock_.now()); },
+                  std::move(done));
+}
+
+void Store::delete_school(std::string id, StatusDone done) {
+  writer_->submit(
+      [id = std::move(id)](SQLite::Database& db) { return delete_row(db, "schools", id); },
+      std::move(done));
+}
+
+Result<School> Store::get_school(const std::string& id) {
+  return read([&](SQLite::Database& db) { return found(store::get_school(db, id), "school", id); });
+}
+
 void Store::put_staff(Staff staff, StatusDone done) {
   writer_->submit([this, staff = std::move(staff)](
                       SQLite::Database& db) { return store::put_staff(db, staff, clock_.now()); },
@@ -219,13 +235,93 @@ void Store::lease_due(int limit, Millis lease_ms, Done<std::vector<LeasedDeliver
   writer_->submit(
       [this, limit, lease_ms, leased](SQLite::Database& db) {
         Millis now = clock_.now();
-        *leased = store::lease_due(db, limit, now, now + lease_ms);
+        *leased = store::lease_due(db, LeaseLimits{limit, {}}, now, now + lease_ms);
         return Status{};
       },
       [leased, done = std::move(done)](Status s) {
         done(s.is_ok() ? Result<std::vector<LeasedDelivery>>(std::move(*leased))
                        : Result<std::vector<LeasedDelivery>>(std::move(s)));
       });
+}
+
+void Store::lease_due(LeaseLimits limits, Millis lease_ms, Done<std::vector<LeasedDelivery>> done) {
+  auto leased = std::make_shared<std::vector<LeasedDelivery>>();
+  writer_->submit(
+      [this, limits = std::move(limits), lease_ms, leased](SQLite::Database& db) {
+        Millis now = clock_.now();
+        *leased = store::lease_due(db, limits, now, now + lease_ms);
+        return Status{};
+      },
+      [leased, done = std::move(done)](Status s) {
+        done(s.is_ok() ? Result<std::vector<LeasedDelivery>>(std::move(*leased))
+                       : Result<std::vector<LeasedDelivery>>(std::move(s)));
+      });
+}
+
+void Store::accept_broadcast(NewBroadcast broadcast, std::optional<IdempotencyRef> idempotency,
+                             BroadcastRespondFn respond, Done<StoredResponse> done) {
+  auto result = std::make_shared<Result<StoredResponse>>(Status::internal("not run"));
+  writer_->submit(
+      [this, broadcast = std::move(broadcast), idempotency = std::move(idempotency),
+       respond = std::move(respond), result](SQLite::Database& db) {
+        *result = store::accept_broadcast(db, broadcast, idempotency, respond, clock_.now());
+        return result->is_ok() ? Status{} : result->status();
+      },
+      [result, done = std::move(done)](Status s) {
+        done(s.is_ok() ? std::move(*result) : Result<StoredResponse>(std::move(s)));
+      });
+}
+
+void Store::fan_out(std::string id, int chunk_students, BroadcastPlanFn plan,
+                    std::function<void()> on_chunk) {
+  auto more = std::make_shared<bool>(false);
+  writer_->submit(
+      [this, id, chunk_students, plan, more](SQLite::Database& db) {
+        auto& memo = fanout_memos_[id];
+        if (!memo) memo = new_fanout_memo();
+        *more = store::plan_broadcast_chunk(db, id, chunk_students, plan, *memo, clock_.now());
+        if (!*more) fanout_memos_.erase(id);
+        return Status{};
+      },
+      [this, id, chunk_students, plan, on_chunk, more](Status s) {
+        if (!s.is_ok()) {
+          // The memo may hold what was rolled back: rebuilt from the database on restart.
+          fanout_memos_.erase(id);
+          spdlog::error("broadcast {}: planning stopped: {} (resumed at the next start)", id,
+                        s.to_string());
+          return;
+        }
+        if (on_chunk) on_chunk();
+        if (*more) fan_out(id, chunk_students, plan, on_chunk);
+      });
+}
+
+void Store::resume_fan_outs(int chunk_students, BroadcastPlanFn plan,
+                            std::function<void()> on_chunk) {
+  auto ids = read([](SQLite::Database& db) -> Result<std::vector<std::string>> {
+    return store::broadcasts_planning(db);
+  });
+  if (!ids.is_ok()) {
+    spdlog::error("broadcasts: cannot resume planning: {}", ids.status().to_string());
+    return;
+  }
+  for (auto& id : *ids) {
+    spdlog::info("broadcast {}: resuming planning", id);
+    fan_out(std::move(id), chunk_students, plan, on_chunk);
+  }
+}
+
+Result<BroadcastView> Store::get_broadcast(const std::string& id) {
+  return read(
+      [&](SQLite::Database& db) { return found(store::get_broadcast(db, id), "broadcast", id); });
+}
+
+void Store::cancel_broadcast(std::string id, StatusDone done) {
+  writer_->submit(
+      [this, id = std::move(id)](SQLite::Database& db) {
+        return store::cancel_broadcast(db, id, clock_.now());
+      },
+      std::move(done));
 }
 
 void Store::record_updates(std::vector<DeliveryUpdate> updates, StatusDone done) {

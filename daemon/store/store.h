@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -134,6 +135,54 @@ struct ReachReport {
   std::vector<TeacherReach> teachers;
 };
 
+// How many due deliveries one lease may take: at most `total`, and per channel at most
+// per_channel[channel] (a channel without an entry: `total`). Individual deliveries come first.
+struct LeaseLimits {
+  int total = 64;
+  std::map<std::string, int> per_channel{};
+};
+
+// A broadcast as accepted by the API (store/broadcast_store.cpp). Exactly one audience key is set.
+struct NewBroadcast {
+  std::string id;
+  std::string author_staff;  // "" for an admin token without a staff member
+  std::string category;
+  std::map<std::string, std::string> templates;  // language -> Mustache template
+  std::string default_language = "en";           // its template is the message body
+  std::map<std::string, std::string> variables;  // student id -> JSON object
+  std::set<std::string> needed_variables;        // per-student names the templates use
+  std::optional<Millis> send_at;
+  std::string audience_kind;  // "all" | "schools" | "grades" | "teachers" | "students"
+  std::vector<std::string> audience_values;
+  std::string audience_json;  // as submitted
+};
+
+struct BroadcastView {
+  std::string id;
+  std::string state;  // planning | planned | cancelled
+  std::string category;
+  std::string author_staff;
+  std::string audience_json;
+  std::optional<Millis> send_at;
+  Millis created_at = 0;
+  std::optional<Millis> planned_at;
+  std::optional<Millis> cancelled_at;
+  std::int64_t students_total = 0;
+  std::int64_t students_planned = 0;
+  std::int64_t deliveries = 0;
+  std::map<std::string, std::int64_t> counts;  // state -> deliveries
+  // state ("suppressed", "failed", "dead") -> reason -> deliveries
+  std::map<std::string, std::map<std::string, std::int64_t>> reasons;
+};
+
+// Plans one chunk of a broadcast's audience (routing::plan_send with the school's options).
+using BroadcastPlanFn = std::function<std::vector<PlannedDelivery>(
+    const std::vector<StudentRoster>&, const NewMessage&, Millis now)>;
+using BroadcastRespondFn =
+    std::function<StoredResponse(const std::string& id, std::int64_t students)>;
+
+struct FanoutMemo;
+
 struct ImportSummary {
   int staff = 0;
   int students = 0;
@@ -152,6 +201,9 @@ class Store {
 
   // Roster. put_* replaces the whole record (PUT semantics); a reference to a missing staff
   // member or guardian is kInvalidArgument naming the field.
+  void put_school(School school, StatusDone done);
+  void delete_school(std::string id, StatusDone done);
+  Result<School> get_school(const std::string& id);
   void put_staff(Staff staff, StatusDone done);
   void put_guardian(Guardian guardian, StatusDone done);
   void put_student(Student student, StatusDone done);
@@ -178,6 +230,25 @@ class Store {
   // Queue. lease_due moves up to `limit` due deliveries (queued or scheduled and due, or sending
   // with an expired lease) to `sending` with a lease of `lease_ms`.
   void lease_due(int limit, Millis lease_ms, Done<std::vector<LeasedDelivery>> done);
+  // The same with a limit per channel (throttles): per (channel, priority) in time order.
+  void lease_due(LeaseLimits limits, Millis lease_ms, Done<std::vector<LeasedDelivery>> done);
+
+  // Broadcasts. accept_broadcast resolves the audience and records the broadcast in ONE job
+  // (kInvalidArgument naming the field: unknown students, no student matched, variables for a
+  // student outside the audience, an audience student without the variables the templates use);
+  // deliveries are planned afterwards by fan_out, in jobs of about `chunk_students` students each
+  // (a household is never split), so notes are never queued behind one giant job. Each job
+  // advances the broadcast's cursor in the same transaction: after a crash, resume_fan_outs goes
+  // on where it stopped. `on_chunk` runs (on the writer thread) after each durable chunk.
+  void accept_broadcast(NewBroadcast broadcast, std::optional<IdempotencyRef> idempotency,
+                        BroadcastRespondFn respond, Done<StoredResponse> done);
+  void fan_out(std::string id, int chunk_students, BroadcastPlanFn plan,
+               std::function<void()> on_chunk);
+  void resume_fan_outs(int chunk_students, BroadcastPlanFn plan, std::function<void()> on_chunk);
+  Result<BroadcastView> get_broadcast(const std::string& id);
+  // Stops planning and suppresses ("cancelled") every delivery not yet handed to a channel; what
+  // was sent stays recorded. kNotFound for an unknown id.
+  void cancel_broadcast(std::string id, StatusDone done);
   void record_updates(std::vector<DeliveryUpdate> updates, StatusDone done);
   // Provider reports move a delivery forward only (sent -> delivered; sent -> failed), never back;
   // a report for an unknown provider id or one that would move backwards changes nothing.
@@ -208,6 +279,8 @@ class Store {
   const Clock& clock_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ReadPool> readers_;
+  // Fan-out dedup memos by broadcast id; touched only by jobs on the writer thread.
+  std::map<std::string, std::shared_ptr<FanoutMemo>> fanout_memos_;
   mutable std::mutex channels_mu_;
   std::set<std::string> available_channels_{"email", "sms", "push"};
   std::set<std::string> available_channels() const;

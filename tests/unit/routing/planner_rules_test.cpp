@@ -269,6 +269,59 @@ TEST_CASE("rule 5 - the school's quiet hours and time zone fill in for the guard
   CHECK(plan.at(0).detail == "quiet hours until 06:30 America/Denver");
 }
 
+TEST_CASE("each student's school supplies the defaults for guardians reached through them") {
+  // A guardian with nothing set of their own, one child in each of two schools.
+  auto g = guardian("g1", {{"sms", "+15550000001"}, {"email", "a@x.org"}}, "", "vi");
+  School north;
+  north.id = "north";
+  north.timezone = "America/Denver";
+  north.language = "es";
+  north.defaults.quiet_hours = QuietHours{"21:00", "06:30"};
+  north.defaults.channels = {"email", "sms"};
+  School south = north;
+  south.id = "south";
+  south.timezone = "America/New_York";
+  south.language = "fr";
+  south.defaults.channels = {"sms"};
+  south.defaults.categories = {{"note", "digest"}};
+  auto in_north = student("sA", {{g, true}});
+  in_north.school = north;
+  auto in_south = student("sB", {{g, true}});
+  in_south.school = south;
+  auto m = message();
+  m.translations = {{"es", "Hola"}, {"fr", "Bonjour"}};
+
+  // 22:00 in Denver: inside North's quiet hours; email first; North's language.
+  const Millis ten_pm = at("America/Denver", 2026, 1, 10, 22, 0);
+  auto plan = plan_message(in_north, m, ten_pm, {});
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].channel == "email");
+  CHECK(plan[0].language == "es");
+  CHECK(local_text("America/Denver", plan[0].not_before) == "2026-01-11 06:30");
+
+  // Through South: SMS, French, notes as a digest at 17:30 New York time (the default time).
+  plan = plan_message(in_south, m, ten_pm, {});
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].channel == "sms");
+  CHECK(plan[0].language == "fr");
+  CHECK(plan[0].digest);
+  CHECK(local_text("America/New_York", plan[0].not_before) == "2026-01-11 17:30");
+
+  // One send about both children: one copy, with the defaults of the first student's school.
+  plan = plan_send({in_south, in_north}, m, ten_pm, {});
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].channel == "sms");
+  CHECK(plan[0].student_ids == ids({"sB", "sA"}));
+
+  // The guardian's own settings still win over any school's.
+  g.preferences.channels = {"sms"};
+  g.language = "es";
+  auto own = student("sA", {{g, true}});
+  own.school = south;
+  plan = plan_message(own, m, kNoon, {});
+  CHECK(plan.at(0).language == "es");
+}
+
 TEST_CASE("rule 6 - language: exact tag, else the primary subtag, else the school's") {
   struct Row {
     std::string guardian_language, expected;

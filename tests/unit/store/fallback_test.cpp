@@ -23,13 +23,13 @@ Status wait_status(const std::function<void(store::StatusDone)>& call) {
 constexpr const char* kPhone = "+15551230001";
 constexpr const char* kEmail = "ana@family.example.org";
 
-struct School {
+struct FallbackFixture {
   TempDir dir;
   FakeClock clock;
   std::unique_ptr<store::Store> store;
 
   // g1 prefers sms, then push, then email; s1's only guardian.
-  School() {
+  FallbackFixture() {
     store = std::move(*store::Store::open(dir / "homeroom.db", clock));
     REQUIRE(ok([&](auto done) {
       store->put_staff({"t1", "Ms. Lee", "lee@school.org", Role::kTeacher}, done);
@@ -126,7 +126,7 @@ bool has_event(const store::DeliveryView& d, const std::string& prefix) {
 }  // namespace
 
 TEST_CASE("fallback: a permanent failure moves the message to the next channel") {
-  School s;
+  FallbackFixture s;
   s.send("msg_1");
   const auto sms = s.fail_next(DeliveryState::kFailed, "permanent: 21211 invalid number");
   auto d = s.deliveries("msg_1");
@@ -150,7 +150,7 @@ TEST_CASE("fallback: a permanent failure moves the message to the next channel")
 
 TEST_CASE(
     "fallback: skips tried, gone, stopped and unconfigured channels, none left is unreached") {
-  School s;
+  FallbackFixture s;
   s.contact_status("push", "gone");
   s.send("msg_1");
   const auto sms = s.fail_next(DeliveryState::kFailed, "contact stopped: 21610", "stopped");
@@ -186,7 +186,7 @@ TEST_CASE(
 }
 
 TEST_CASE("fallback: only to a channel with a configured instance") {
-  School s;
+  FallbackFixture s;
   s.store->set_available_channels({"sms", "email"});
   s.send("msg_1");
   s.fail_next(DeliveryState::kFailed, "permanent: x");
@@ -196,7 +196,7 @@ TEST_CASE("fallback: only to a channel with a configured instance") {
 }
 
 TEST_CASE("fallback: retryable failures and dead deliveries do not fall back") {
-  School s;
+  FallbackFixture s;
   s.send("msg_1");
   const auto id = s.fail_next(DeliveryState::kDead, "gave up after 5 attempts: retryable: 500");
   auto d = s.deliveries("msg_1");
@@ -206,7 +206,7 @@ TEST_CASE("fallback: retryable failures and dead deliveries do not fall back") {
 }
 
 TEST_CASE("fallback: never for a restricted or do_not_contact guardian") {
-  School s;
+  FallbackFixture s;
   s.send("msg_1");
   auto leased = s.lease();
   REQUIRE(leased.size() == 1);
@@ -214,7 +214,7 @@ TEST_CASE("fallback: never for a restricted or do_not_contact guardian") {
   SECTION("do_not_contact after the lease") { s.put_guardian(true); }
   store::DeliveryUpdate u{leased[0].id, leased[0].attempt, DeliveryState::kFailed, 0,
                           "",           "permanent: x"};
-  REQUIRE(School::ok([&](auto done) { s.store->record_updates({u}, done); }));
+  REQUIRE(FallbackFixture::ok([&](auto done) { s.store->record_updates({u}, done); }));
   auto d = s.deliveries("msg_1");
   REQUIRE(d.size() == 1);
   CHECK(d[0].state == DeliveryState::kFailed);
@@ -223,7 +223,7 @@ TEST_CASE("fallback: never for a restricted or do_not_contact guardian") {
 }
 
 TEST_CASE("fallback: a legally required message reaches a do_not_contact guardian's next channel") {
-  School s;
+  FallbackFixture s;
   s.put_guardian(true);
   s.send("msg_1", /*legally_required=*/true);
   s.fail_next(DeliveryState::kFailed, "permanent: x");
@@ -233,15 +233,15 @@ TEST_CASE("fallback: a legally required message reaches a do_not_contact guardia
 }
 
 TEST_CASE("fallback: an undelivered report falls back once, late and repeated reports do nothing") {
-  School s;
+  FallbackFixture s;
   s.send("msg_1");
   auto leased = s.lease();
   REQUIRE(leased.size() == 1);
   store::DeliveryUpdate sent{leased[0].id, leased[0].attempt, DeliveryState::kSent, 0, "SM1", ""};
-  REQUIRE(School::ok([&](auto done) { s.store->record_updates({sent}, done); }));
+  REQUIRE(FallbackFixture::ok([&](auto done) { s.store->record_updates({sent}, done); }));
   using Kind = store::ProviderStatusUpdate::Kind;
   auto report = [&](Kind kind) {
-    REQUIRE(School::ok([&](auto done) {
+    REQUIRE(FallbackFixture::ok([&](auto done) {
       s.store->record_provider_status({"sms", "SM1", kind, "30003"}, done);
     }));
   };
@@ -257,7 +257,7 @@ TEST_CASE("fallback: an undelivered report falls back once, late and repeated re
   report(Kind::kBounced);
   report(Kind::kContactStopped);
   // A stale completion of the first lease, after everything.
-  REQUIRE(School::ok([&](auto done) {
+  REQUIRE(FallbackFixture::ok([&](auto done) {
     s.store->record_updates(
         {{leased[0].id, leased[0].attempt, DeliveryState::kFailed, 0, "", "permanent: late"}},
         done);
@@ -266,7 +266,7 @@ TEST_CASE("fallback: an undelivered report falls back once, late and repeated re
 }
 
 TEST_CASE("fallback: the failure and its fallback are one transaction") {
-  School s;
+  FallbackFixture s;
   s.send("msg_1");
   {
     // Make inserting a fallback row fail inside the writer's transaction.
@@ -290,7 +290,7 @@ TEST_CASE("fallback: the failure and its fallback are one transaction") {
     SQLite::Database db((s.dir / "homeroom.db").string(), SQLite::OPEN_READWRITE);
     db.exec("DROP TRIGGER refuse_fallback");
   }
-  REQUIRE(School::ok([&](auto done) { s.store->record_updates({u}, done); }));
+  REQUIRE(FallbackFixture::ok([&](auto done) { s.store->record_updates({u}, done); }));
   d = s.deliveries("msg_1");
   REQUIRE(d.size() == 2);
   CHECK(d[0].state == DeliveryState::kFailed);
