@@ -449,7 +449,8 @@ void check_channels(Checker& check, const toml::table& root, Config& config) {
       continue;
     }
     check.check_keys(*table, path,
-                     {"plugin", "channel", "max_segments", "receive_only", "settings"});
+                     {"plugin", "channel", "max_segments", "receive_only", "rate_per_second",
+                      "segments_per_second", "settings"});
     ChannelInstanceConfig instance;
     instance.name = name;
     bool ok = true;
@@ -495,6 +496,14 @@ void check_channels(Checker& check, const toml::table& root, Config& config) {
     check.get_int32(*table, path, "max_segments", 1, 100, instance.max_segments);
     if (table->get("max_segments") != nullptr && instance.channel != "sms") {
       check.error(table->get("max_segments")->source(), path + ".max_segments",
+                  "only sms channel instances have segments");
+      ok = false;
+    }
+
+    check.get_int32(*table, path, "rate_per_second", 0, 100000, instance.rate_per_second);
+    check.get_int32(*table, path, "segments_per_second", 0, 100000, instance.segments_per_second);
+    if (table->get("segments_per_second") != nullptr && instance.channel != "sms") {
+      check.error(table->get("segments_per_second")->source(), path + ".segments_per_second",
                   "only sms channel instances have segments");
       ok = false;
     }

@@ -83,6 +83,10 @@ struct ChannelInstanceConfig {
   // sms only: a text needing more segments than this fails permanently instead of being sent
   // (each segment is billed; Twilio refuses more than 10).
   int max_segments = 10;
+  // Provider limits (token bucket, queue/token_bucket.h): messages per second, and for sms SMS
+  // segments per second; 0: unlimited.
+  int rate_per_second = 0;
+  int segments_per_second = 0;
   // Only receives (webhooks such as email_inbound's): never a route for sending, so it does not
   // count against "one instance per channel".
   bool receive_only = false;

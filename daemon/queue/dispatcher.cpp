@@ -5,13 +5,22 @@
 #include <future>
 
 #include "core/redact.h"
+#include "render/broadcast_text.h"
 #include "render/sms_segments.h"
 
 namespace homeroom::queue {
 
 Dispatcher::Dispatcher(store::Store& store, Routes routes, const Clock& clock,
                        DispatcherOptions options)
-    : store_(store), routes_(std::move(routes)), clock_(clock), options_(std::move(options)) {}
+    : store_(store), routes_(std::move(routes)), clock_(clock), options_(std::move(options)) {
+  const Millis now = clock_.now();
+  for (const auto& [channel, rate] : options_.rate_per_second) {
+    if (rate > 0) buckets_[channel] = std::make_unique<TokenBucket>(rate, now);
+  }
+  if (options_.sms_segments_per_second > 0) {
+    sms_segments_ = std::make_unique<TokenBucket>(options_.sms_segments_per_second, now);
+  }
+}
 
 Dispatcher::~Dispatcher() { stop(std::chrono::seconds(5)); }
 
@@ -68,8 +77,11 @@ void Dispatcher::loop() {
     std::unique_lock lock(mu_);
     if (!running_) return;
     if (leased == static_cast<std::size_t>(options_.batch_size) && pending_.empty()) continue;
-    cv_.wait_for(lock, options_.poll_interval,
-                 [this] { return !running_ || woken_ || !pending_.empty(); });
+    auto wait = options_.poll_interval;
+    if (Millis tokens = token_wait_ms_.load(); tokens > 0) {
+      wait = std::min<std::chrono::milliseconds>(wait, std::chrono::milliseconds(tokens));
+    }
+    cv_.wait_for(lock, wait, [this] { return !running_ || woken_ || !pending_.empty(); });
     woken_ = false;
   }
 }
@@ -85,10 +97,29 @@ std::size_t Dispatcher::lease_and_send() {
 
   auto room = options_.max_in_flight - in_flight_.load();
   int limit = static_cast<int>(std::min<std::size_t>(room, options_.batch_size));
+  // Each throttled channel takes no more than its tokens; individual deliveries go first.
+  const Millis now = clock_.now();
+  store::LeaseLimits limits{limit, {}};
+  Millis token_wait = 0;
+  for (const auto& channel : known_channels()) {
+    int tokens = limit;
+    Millis wait = 0;
+    if (auto it = buckets_.find(channel); it != buckets_.end()) {
+      tokens = std::min(tokens, it->second->available(now));
+      wait = std::max(wait, it->second->wait_ms(now));
+    }
+    if (channel == "sms" && sms_segments_) {
+      tokens = std::min(tokens, sms_segments_->available(now));
+      wait = std::max(wait, sms_segments_->wait_ms(now));
+    }
+    if (tokens < limit) limits.per_channel[channel] = tokens;
+    if (wait > 0) token_wait = token_wait == 0 ? wait : std::min(token_wait, wait);
+  }
+  token_wait_ms_.store(std::max<Millis>(token_wait, token_wait > 0 ? 5 : 0));
   std::promise<Result<std::vector<LeasedDelivery>>> leased;
-  store_.lease_due(limit, options_.lease_ms, [&leased](Result<std::vector<LeasedDelivery>> r) {
-    leased.set_value(std::move(r));
-  });
+  store_.lease_due(
+      std::move(limits), options_.lease_ms,
+      [&leased](Result<std::vector<LeasedDelivery>> r) { leased.set_value(std::move(r)); });
   auto batch = leased.get_future().get();
   if (!batch.is_ok()) {
     spdlog::error("dispatcher: lease failed: {}", batch.status().to_string());
@@ -110,7 +141,20 @@ void Dispatcher::send_one(const LeasedDelivery& delivery) {
                            "no channel instance is configured for " + delivery.channel, 0});
     return;
   }
-  auto rendered = render::render_delivery(delivery, options_.render, clock_.now());
+  // A broadcast copy carries its template: fill it in for this household now.
+  LeasedDelivery filled;
+  if (!delivery.template_contexts.empty()) {
+    auto text = render::fill_broadcast_text(delivery, options_.render.from_name);
+    if (!text.is_ok()) {
+      on_outcome(delivery,
+                 SendOutcome{Code::kPermanent, "", "template: " + text.status().message(), 0});
+      return;
+    }
+    filled = delivery;
+    filled.text = std::move(*text);
+  }
+  const LeasedDelivery& d = delivery.template_contexts.empty() ? delivery : filled;
+  auto rendered = render::render_delivery(d, options_.render, clock_.now());
   if (!options_.render.public_url.empty()) {
     rendered.status_callback_url =
         options_.render.public_url + "/hooks/" + route->second->name() + "/status";
@@ -129,6 +173,10 @@ void Dispatcher::send_one(const LeasedDelivery& delivery) {
       return;
     }
   }
+  if (auto it = buckets_.find(delivery.channel); it != buckets_.end()) {
+    it->second->take(1, clock_.now());
+  }
+  if (delivery.channel == "sms" && sms_segments_) sms_segments_->take(segments, clock_.now());
   in_flight_.fetch_add(1);
   // The callback may run before send() returns, or later on a channel thread.
   route->second->send(rendered, [this, delivery, segments](SendOutcome outcome) {
@@ -141,6 +189,13 @@ void Dispatcher::send_one(const LeasedDelivery& delivery) {
 
 void Dispatcher::on_outcome(const LeasedDelivery& delivery, const SendOutcome& outcome,
                             int segments) {
+  if (outcome.code == Code::kThrottled) {
+    // The provider's limit is lower than configured (or shared): slow down, recover gradually.
+    if (auto it = buckets_.find(delivery.channel); it != buckets_.end()) {
+      it->second->on_throttled(clock_.now());
+    }
+    if (delivery.channel == "sms" && sms_segments_) sms_segments_->on_throttled(clock_.now());
+  }
   std::lock_guard lock(mu_);
   double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   auto update = decide(delivery, outcome, clock_.now(), options_.retry, jitter);

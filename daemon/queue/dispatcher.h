@@ -19,9 +19,11 @@
 #include <vector>
 
 #include <map>
+#include <memory>
 
 #include "channels/channel.h"
 #include "queue/retry_policy.h"
+#include "queue/token_bucket.h"
 #include "render/renderer.h"
 #include "store/store.h"
 
@@ -36,6 +38,10 @@ struct DispatcherOptions {
   render::RenderOptions render;
   // A text needing more SMS segments fails permanently instead of being sent.
   int max_sms_segments = 10;
+  // Provider limits by channel ("sms", ...; one instance per channel): messages per second, and
+  // for sms segments per second. Absent or <= 0: unlimited. See queue/token_bucket.h.
+  std::map<std::string, double> rate_per_second{};
+  double sms_segments_per_second = 0;
 };
 
 class Dispatcher {
@@ -78,6 +84,11 @@ class Dispatcher {
   Stats stats_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::atomic<std::size_t> in_flight_{0};
+  // Throttles, made in the constructor and never changed (each bucket locks itself).
+  std::map<std::string, std::unique_ptr<TokenBucket>> buckets_;
+  std::unique_ptr<TokenBucket> sms_segments_;
+  // How long until a throttled channel with due work has a token again (0: none waits).
+  std::atomic<Millis> token_wait_ms_{0};
   std::thread thread_;
 };
 

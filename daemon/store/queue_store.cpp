@@ -1,12 +1,13 @@
 #include <SQLiteCpp/Statement.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/ids.h"
 #include "store/queries.h"
 
-// The condition of the partial index deliveries_due, word for word (migration 0005): SQLite uses
-// the index only for a query that repeats it.
+// The condition of the partial index deliveries_due, word for word (migrations 0005, 0009): SQLite
+// uses the index only for a query that repeats it.
 #define DUE_STATES "state = 'queued' OR state = 'scheduled' OR state = 'sending'"
 
 namespace homeroom::store {
@@ -30,31 +31,123 @@ void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at, 
   EventLog(db).add(delivery_id, at, state, detail);
 }
 
+namespace {
+
+// What a broadcast copy needs at send time: one template context per student it is about, built
+// from the roster as it is now. Students whose link to the guardian is gone or restricted since
+// planning are left out. Returns the students kept (given names, in order).
+std::vector<std::string> broadcast_contexts(SQLite::Database& db, LeasedDelivery& d,
+                                            const std::string& about,
+                                            const std::string& guardian_family_name) {
+  SQLite::Statement q(db,
+                      "SELECT s.given_name, s.family_name, s.grade, "
+                      "COALESCE(sg.contact_allowed, 0), "
+                      "COALESCE((SELECT st.name FROM student_staff ss JOIN staff st ON "
+                      "st.id = ss.staff_id WHERE ss.student_id = s.id ORDER BY ss.staff_id "
+                      "LIMIT 1), ''), bs.variables, "
+                      "COALESCE((SELECT name FROM schools WHERE id = s.school_id), '') "
+                      "FROM students s LEFT JOIN student_guardians sg ON sg.student_id = s.id "
+                      "AND sg.guardian_id = ? LEFT JOIN broadcast_students bs ON "
+                      "bs.broadcast_id = ? AND bs.student_id = s.id WHERE s.id = ?");
+  auto ids = nlohmann::json::parse(about.empty() ? "[]" : about, nullptr, false);
+  if (!ids.is_array()) ids = nlohmann::json::array();
+  nlohmann::json contexts = nlohmann::json::array();
+  std::vector<std::string> names;
+  for (const auto& id : ids) {
+    if (!id.is_string()) continue;
+    q.bind(1, d.guardian_id);
+    q.bind(2, d.message_id);
+    q.bind(3, id.get<std::string>());
+    if (q.executeStep() && q.getColumn(3).getInt() != 0) {
+      nlohmann::json context = nlohmann::json::object();
+      if (!q.getColumn(5).isNull()) {
+        auto vars = nlohmann::json::parse(q.getColumn(5).getString(), nullptr, false);
+        if (vars.is_object()) context = std::move(vars);
+      }
+      context["guardian"] = {{"given_name", d.guardian_given_name},
+                             {"family_name", guardian_family_name}};
+      context["student"] = {{"given_name", q.getColumn(0).getString()},
+                            {"family_name", q.getColumn(1).getString()},
+                            {"grade", q.getColumn(2).getString()}};
+      std::string staff = q.getColumn(4).getString();
+      context["staff"] = {{"name", staff.empty() ? d.author_name : staff}};
+      context["school"] = {{"name", q.getColumn(6).getString()}};
+      names.push_back(q.getColumn(0).getString());
+      if (d.student_id.empty()) {
+        d.student_id = id.get<std::string>();
+        d.student_family_name = q.getColumn(1).getString();
+      }
+      contexts.push_back(std::move(context));
+    }
+    q.reset();
+  }
+  d.template_contexts = contexts.dump();
+  return names;
+}
+
+// The channels' due rows, individual before bulk, each (channel, priority) an index range scan.
+struct DueRow {
+  std::string id;
+  std::string state;
+  int priority = 0;
+  Millis at = 0;
+};
+
+std::vector<DueRow> due_rows(SQLite::Database& db, const LeaseLimits& limits, Millis now) {
+  SQLite::Statement q(db,
+                      "SELECT id, state, next_attempt_at FROM deliveries INDEXED BY "
+                      "deliveries_due WHERE (" DUE_STATES
+                      ") AND channel = ? AND priority = ? AND next_attempt_at <= ? "
+                      "ORDER BY next_attempt_at LIMIT ?");
+  std::vector<DueRow> due;
+  for (const auto& channel : known_channels()) {
+    int left = limits.total;
+    if (auto it = limits.per_channel.find(channel); it != limits.per_channel.end()) {
+      left = std::min(left, it->second);
+    }
+    for (int priority = 0; priority <= 1 && left > 0; ++priority) {
+      q.bind(1, channel);
+      q.bind(2, priority);
+      q.bind(3, now);
+      q.bind(4, left);
+      while (q.executeStep()) {
+        due.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), priority,
+                       q.getColumn(2).getInt64()});
+        --left;
+      }
+      q.reset();
+    }
+  }
+  std::stable_sort(due.begin(), due.end(), [](const DueRow& a, const DueRow& b) {
+    return a.priority != b.priority ? a.priority < b.priority : a.at < b.at;
+  });
+  if (due.size() > static_cast<std::size_t>(std::max(0, limits.total))) {
+    due.resize(static_cast<std::size_t>(std::max(0, limits.total)));
+  }
+  return due;
+}
+
+}  // namespace
+
+constexpr const char* kNoLongerAllowed =
+    "contact with this guardian is no longer allowed for this student";
+
 // For a `sending` row, next_attempt_at is when its lease expires: a dispatcher that crashed
 // mid-send leaves it there, and it becomes due again like any queued row.
-std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis now,
+std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& limits, Millis now,
                                       Millis lease_until) {
-  std::vector<std::pair<std::string, std::string>> due;  // (id, state)
-  {
-    SQLite::Statement q(db,
-                        "SELECT id, state FROM deliveries INDEXED BY deliveries_due "
-                        "WHERE (" DUE_STATES
-                        ") AND next_attempt_at <= ? "
-                        "ORDER BY next_attempt_at LIMIT ?");
-    q.bind(1, now);
-    q.bind(2, limit);
-    while (q.executeStep())
-      due.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
-  }
+  const std::vector<DueRow> due = due_rows(db, limits, now);
 
   SQLite::Statement info(
       db,
       "SELECT d.message_id, d.guardian_id, d.channel, d.address, d.language, d.attempts, "
       "m.category, m.body, m.translations, s.given_name, s.family_name, COALESCE(st.name, ''), "
       "COALESCE(g.given_name, ''), COALESCE(sg.contact_allowed, 0), m.student_id, "
-      "COALESCE(m.author_staff, '') "
+      "COALESCE(m.author_staff, ''), d.priority, d.about, b.id IS NOT NULL, "
+      "COALESCE(g.family_name, ''), COALESCE(b.state, ''), COALESCE(d.from_address, '') "
       "FROM deliveries d JOIN messages m ON m.id = d.message_id "
       "JOIN students s ON s.id = m.student_id "
+      "LEFT JOIN broadcasts b ON b.id = d.message_id "
       "LEFT JOIN staff st ON st.id = m.author_staff "
       "LEFT JOIN guardians g ON g.id = d.guardian_id "
       "LEFT JOIN student_guardians sg ON sg.student_id = m.student_id "
@@ -67,22 +160,25 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
                              "updated_at = ? WHERE id = ?");
   EventLog events(db);
   std::vector<LeasedDelivery> out;
-  for (const auto& [id, state] : due) {
+  auto suppress_row = [&](const std::string& id, const std::string& why) {
+    suppress.bind(1, why);
+    suppress.bind(2, now);
+    suppress.bind(3, id);
+    suppress.exec();
+    suppress.reset();
+    events.add(id, now, DeliveryState::kSuppressed, why);
+  };
+  for (const auto& [id, state, priority, at] : due) {
     info.bind(1, id);
     if (!info.executeStep()) {
       info.reset();
       continue;
     }
+    const bool broadcast = info.getColumn(18).getInt() != 0;
     // The roster may have changed since planning: a guardian whose contact was restricted (or
     // unlinked) in the meantime is never contacted about this student.
-    if (info.getColumn(13).getInt() == 0) {
-      const std::string why = "contact with this guardian is no longer allowed for this student";
-      suppress.bind(1, why);
-      suppress.bind(2, now);
-      suppress.bind(3, id);
-      suppress.exec();
-      suppress.reset();
-      events.add(id, now, DeliveryState::kSuppressed, why);
+    if (!broadcast && info.getColumn(13).getInt() == 0) {
+      suppress_row(id, kNoLongerAllowed);
       info.reset();
       continue;
     }
@@ -106,7 +202,28 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, int limit, Millis no
     d.guardian_given_name = info.getColumn(12).getString();
     d.student_id = info.getColumn(14).getString();
     d.author_staff = info.getColumn(15).getString();
+    d.from = info.getColumn(21).getString();
+    d.priority = info.getColumn(16).getInt();
+    const std::string about = info.getColumn(17).isNull() ? "" : info.getColumn(17).getString();
+    const std::string guardian_family_name = info.getColumn(19).getString();
+    const bool cancelled = info.getColumn(20).getString() == "cancelled";
     info.reset();
+    if (cancelled) {  // a retry of a copy that was with the provider when it was cancelled
+      suppress_row(id, "cancelled");
+      continue;
+    }
+    if (broadcast) {
+      d.student_id.clear();
+      auto names = broadcast_contexts(db, d, about, guardian_family_name);
+      if (names.empty()) {
+        suppress_row(id, kNoLongerAllowed);
+        continue;
+      }
+      d.student_given_name = names.front();
+      for (std::size_t i = 1; i < names.size(); ++i) {
+        d.student_given_name += (i + 1 == names.size() ? " & " : ", ") + names[i];
+      }
+    }
 
     lease.bind(1, lease_until);
     lease.bind(2, now);
@@ -164,6 +281,17 @@ void set_contact_status(SQLite::Database& db, const std::string& delivery_id,
   q.bind(3, reason);
   q.bind(4, delivery_id);
   q.exec();
+  // The provider refused the number as opted out (Twilio 21610, an opt-out callback): a consent
+  // change like a STOP keyword, recorded with its source.
+  if (status == "stopped") {
+    SQLite::Statement c(db,
+                        "INSERT INTO consent_events (guardian_id, channel, address, change, "
+                        "source, at) SELECT guardian_id, channel, address, 'stop', "
+                        "'provider-21610', ? FROM deliveries WHERE id = ?");
+    c.bind(1, now);
+    c.bind(2, delivery_id);
+    c.exec();
+  }
 }
 
 void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& update, Millis now,
@@ -237,16 +365,27 @@ std::string get_or_create_secret(SQLite::Database& db, const std::string& name, 
 }
 
 std::optional<Millis> next_due(SQLite::Database& db) {
-  // ORDER BY ... LIMIT 1 rather than MIN(): SQLite walks the whole partial index for a MIN()
-  // with a WHERE clause, but stops at the first entry here. INDEXED BY: without it the planner
-  // may pick deliveries_by_state and sort every due row (see migration 0005).
+  // ORDER BY ... LIMIT 1 per (channel, priority) rather than MIN(): each is a seek into the
+  // partial index that stops at the first entry. INDEXED BY: without it the planner may pick
+  // another index and sort every due row (see migrations 0005 and 0009).
   SQLite::Statement q(db,
                       "SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due "
-                      "WHERE " DUE_STATES
-                      " "
+                      "WHERE (" DUE_STATES
+                      ") AND channel = ? AND priority = ? "
                       "ORDER BY next_attempt_at LIMIT 1");
-  if (!q.executeStep()) return std::nullopt;
-  return q.getColumn(0).getInt64();
+  std::optional<Millis> first;
+  for (const auto& channel : known_channels()) {
+    for (int priority = 0; priority <= 1; ++priority) {
+      q.bind(1, channel);
+      q.bind(2, priority);
+      if (q.executeStep()) {
+        Millis at = q.getColumn(0).getInt64();
+        if (!first || at < *first) first = at;
+      }
+      q.reset();
+    }
+  }
+  return first;
 }
 
 std::map<std::string, std::int64_t> delivery_counts(SQLite::Database& db) {
