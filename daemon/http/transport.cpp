@@ -386,6 +386,22 @@ struct Transport::Impl {
     curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
   }
 
+  void start_imap(Transfer& t, const ImapRequest& r) {
+    if (!prepare(t, r.timeout)) return;
+    CURL* e = t.easy;
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "imap,imaps");
+    // imap://: STARTTLS when the server offers it; imaps://: implicit TLS.
+    curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.verify_peer ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.verify_peer ? 2L : 0L);
+    if (!r.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str());
+    curl_easy_setopt(e, CURLOPT_USERNAME, r.username.c_str());  // curl copies strings
+    curl_easy_setopt(e, CURLOPT_PASSWORD, r.password.c_str());
+    if (!r.command.empty()) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.command.c_str());
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+  }
+
   // Hands a prepared transfer to the multi (transport thread).
   void add(std::unique_ptr<Transfer> t) {
     t->started = SteadyClock::now();
@@ -566,6 +582,16 @@ void Transport::smtp(SmtpRequest request, TransferCallback done) {
   if (!request.password.empty()) t->secrets.push_back(request.password);
   t->done = std::move(done);
   impl_->start_smtp(*t, request);
+  impl_->submit(std::move(t));
+}
+
+void Transport::imap(ImapRequest request, TransferCallback done) {
+  auto t = std::make_unique<Transfer>();
+  t->method = request.command.empty() ? "IMAP FETCH" : "IMAP";
+  t->url = request.url;
+  if (!request.password.empty()) t->secrets.push_back(request.password);
+  t->done = std::move(done);
+  impl_->start_imap(*t, request);
   impl_->submit(std::move(t));
 }
 

@@ -1,8 +1,9 @@
 // Transport: homeroomd's network client. Every HTTP request and SMTP submission a plugin asks for
-// is made here, with libcurl's multi interface on ONE thread of its own: thousands of transfers are
-// in flight at once on that thread, connections are reused through the multi's connection cache
-// (keep-alive; HTTP/2 where an https server offers it; SMTP connections too), TLS peer and host
-// verification is on unless a request turns it off, and every transfer has a timeout.
+// (and the IMAP poller's commands) is made here, with libcurl's multi interface on ONE thread of
+// its own: thousands of transfers are in flight at once on that thread, connections are reused
+// through the multi's connection cache (keep-alive; HTTP/2 where an https server offers it; SMTP
+// connections too), TLS peer and host verification is on unless a request turns it off, and every
+// transfer has a timeout.
 //
 // Results: `transport_error` is non-zero when the peer gave no answer (connect refused, TLS
 // failure, timeout, shut down): a CURLcode, or kTransportRefused (-1) for a transfer the Transport
@@ -13,8 +14,8 @@
 //
 // Tracing: one spdlog DEBUG line per transfer (default logger) with method, URL, request headers,
 // status, duration and byte counts. Every string in `secrets` is replaced by "***" wherever it
-// appears; Authorization and Proxy-Authorization values, the SMTP password and all bodies are never
-// printed.
+// appears; Authorization and Proxy-Authorization values, the SMTP and IMAP passwords and all bodies
+// are never printed.
 //
 // Threading: every member function is safe from any thread, including from inside a callback.
 // Callbacks run on the transport thread, one at a time, and must not block; a callback for a
@@ -59,6 +60,22 @@ struct SmtpRequest {
   std::chrono::milliseconds timeout{0};
 };
 
+// An IMAP command (libcurl imap:// or imaps://; the connection is reused between requests).
+// With `command` empty, the URL names what to fetch ("imaps://host/INBOX;UIDVALIDITY=7;UID=42":
+// the whole message, which the server marks \Seen; a UIDVALIDITY that no longer holds or a UID
+// that is gone is transport_error 78, CURLE_REMOTE_FILE_NOT_FOUND). Otherwise `command` is sent
+// as is ("UID SEARCH UID 5:*", "UID STORE 5 -FLAGS (\Seen)", "STATUS INBOX (UIDVALIDITY)";
+// the URL's mailbox, if any, is selected first) and `body` holds the untagged responses. Literal
+// strings in responses are dropped by libcurl: fetch messages by URL.
+struct ImapRequest {
+  std::string url;
+  std::string username, password;
+  std::string command;
+  bool verify_peer = true;
+  std::string ca_file;  // "" for the system's CA bundle
+  std::chrono::milliseconds timeout{0};
+};
+
 struct TransferResult {
   int transport_error = 0;
   std::string error_text;
@@ -86,6 +103,7 @@ class Transport {
   // Start a transfer; `done` is called exactly once.
   void http(HttpRequest request, TransferCallback done);
   void smtp(SmtpRequest request, TransferCallback done);
+  void imap(ImapRequest request, TransferCallback done);
   // Stops accepting (later requests fail at once with kTransportRefused), lets transfers in flight
   // finish for at most `deadline`, then fails the rest (their callbacks run before this returns).
   // Must not be called from a callback. A second call returns at once.

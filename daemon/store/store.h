@@ -189,6 +189,12 @@ struct ImportSummary {
   int guardians = 0;
 };
 
+// Where the IMAP poller stands in one mailbox (conversations/imap_poller.h).
+struct ImapCursor {
+  std::int64_t uidvalidity = 0;
+  std::int64_t last_uid = 0;  // the highest UID recorded; 0: none yet
+};
+
 class ReadPool;
 
 class Store {
@@ -255,6 +261,9 @@ class Store {
   void record_provider_status(ProviderStatusUpdate update, StatusDone done);
   // The named secret (32 random bytes), created on first use and kept in the database.
   Result<std::string> secret(const std::string& name);
+  // The IMAP poller's cursor for `mailbox` (its "<username> <url>"); nullopt before the first save.
+  Result<std::optional<ImapCursor>> imap_cursor(const std::string& mailbox);
+  void save_imap_cursor(std::string mailbox, ImapCursor cursor, StatusDone done);
 
   // Earliest next_attempt_at of any pending delivery, to sleep until then.
   Result<std::optional<Millis>> next_due();
