@@ -205,6 +205,9 @@ boost::asio::awaitable<Response> Api::route(Request request) {
       co_return get_message(*principal, parts[2]);
     }
   }
+  if (collection == "broadcasts") {
+    co_return co_await broadcasts(*principal, parts, std::move(request));
+  }
   if (collection == "reports" && parts.size() == 3 && parts[2] == "reach") {
     if (method != "GET") co_return method_not_allowed("GET");
     co_return reach_report(*principal, request);

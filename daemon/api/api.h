@@ -32,6 +32,8 @@ using WebhookFn =
 
 struct ApiOptions {
   routing::PlannerOptions planner;
+  // A broadcast's deliveries are planned in store jobs of about this many students each.
+  int broadcast_chunk_students = 2000;
   // Extra Prometheus text appended to /metrics (dispatcher counters, ...).
   std::function<std::string()> extra_metrics;
   // Called after a message is durably accepted, so the dispatcher looks at once.
@@ -50,6 +52,8 @@ struct ApiOptions {
 class Api {
  public:
   Api(store::Store& store, const Clock& clock, ApiOptions options);
+  // Goes on planning broadcasts a previous run accepted but did not finish (api/broadcasts_api.cpp).
+  void resume_broadcasts();
 
   boost::asio::awaitable<http::Response> handle(http::Request request);
   // While draining, /readyz answers 503 so a load balancer stops sending traffic.
@@ -67,6 +71,13 @@ class Api {
   http::Response metrics();
   boost::asio::awaitable<http::Response> webhook(std::string instance, http::Request request);
   Result<Principal> authenticate(const http::Request& request);
+  // /v1/broadcasts[/{id}] (api/broadcasts_api.cpp).
+  boost::asio::awaitable<http::Response> broadcasts(Principal principal,
+                                                    std::vector<std::string> parts,
+                                                    http::Request request);
+  boost::asio::awaitable<http::Response> post_broadcast(Principal principal,
+                                                        http::Request request);
+  store::BroadcastPlanFn broadcast_planner() const;
 
   store::Store& store_;
   const Clock& clock_;

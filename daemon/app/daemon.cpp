@@ -196,6 +196,9 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   dispatch.retry.max_attempts = config.queue.max_attempts;
   for (const auto& c : config.channels) {
     if (c.channel == "sms") dispatch.max_sms_segments = c.max_segments;
+    if (c.receive_only) continue;  // throttles belong to the instance that sends
+    if (c.rate_per_second > 0) dispatch.rate_per_second[c.channel] = c.rate_per_second;
+    if (c.channel == "sms") dispatch.sms_segments_per_second = c.segments_per_second;
   }
   dispatch.retry.backoff_base_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.queue.backoff_base).count();
@@ -275,6 +278,7 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
 
   server.start();
   dispatcher.start();
+  api.resume_broadcasts();  // planning a crash interrupted goes on where it stopped
   const bool v6 = config.server.listen_host.find(':') != std::string::npos;
   spdlog::info("homeroomd listening on http://{}{}{}:{} ({} channel instances, store {})",
                v6 ? "[" : "", config.server.listen_host, v6 ? "]" : "", server.port(),
