@@ -8,6 +8,7 @@
 #include "api/preferences_page.h"
 #include "api/roster_json.h"
 #include "api/store_awaitable.h"
+#include "api/threads_api.h"
 #include "core/ids.h"
 #include "core/redact.h"
 #include "http/problem.h"
@@ -205,6 +206,9 @@ boost::asio::awaitable<Response> Api::route(Request request) {
       co_return get_message(*principal, parts[2]);
     }
   }
+  if (collection == "threads" && parts.size() <= 4) {
+    co_return co_await threads_route(options_.conversations, *principal, parts, std::move(request));
+  }
   if (collection == "broadcasts") {
     co_return co_await broadcasts(*principal, parts, std::move(request));
   }
@@ -223,6 +227,7 @@ boost::asio::awaitable<Response> Api::put_roster(std::string kind, std::string i
     co_return problem(Status::invalid("id", "does not match the id in the path"));
   }
   StoreCall<Status> call;
+  std::optional<store::ReplySettings> reply_settings;
   if (kind == "schools") {
     auto school = school_from_json(id, *body);
     if (!school.is_ok()) co_return problem(school.status());
@@ -230,6 +235,10 @@ boost::asio::awaitable<Response> Api::put_roster(std::string kind, std::string i
       store_.put_school(s, std::move(done));
     };
   } else if (kind == "staff") {
+    // office_hours and forward_replies (threads_api.h) are kept beside the roster record.
+    auto settings = take_reply_settings(*body);
+    if (!settings.is_ok()) co_return problem(settings.status());
+    reply_settings = std::move(*settings);
     auto staff = staff_from_json(id, *body);
     if (!staff.is_ok()) co_return problem(staff.status());
     call = [this, s = std::move(*staff)](std::function<void(Status)> done) {
@@ -250,6 +259,14 @@ boost::asio::awaitable<Response> Api::put_roster(std::string kind, std::string i
   }
   Status status = co_await await_store<Status>(std::move(call));
   if (!status.is_ok()) co_return problem(status);
+  if (reply_settings && options_.conversations != nullptr) {
+    StoreCall<Status> save = [c = options_.conversations, id,
+                              rs = std::move(*reply_settings)](std::function<void(Status)> done) {
+      c->put_reply_settings(id, rs, std::move(done));
+    };
+    status = co_await await_store<Status>(std::move(save));
+    if (!status.is_ok()) co_return problem(status);
+  }
   co_return get_roster(kind, id);
 }
 
@@ -280,7 +297,14 @@ Response Api::get_roster(const std::string& kind, const std::string& id) {
   }
   if (kind == "staff") {
     auto s = store_.get_staff(id);
-    return s.is_ok() ? http::json_response(200, to_json(*s)) : problem(s.status());
+    if (!s.is_ok()) return problem(s.status());
+    json out = to_json(*s);
+    if (options_.conversations != nullptr) {
+      if (auto rs = options_.conversations->reply_settings(id); rs.is_ok()) {
+        out.update(reply_settings_json(*rs));
+      }
+    }
+    return http::json_response(200, out);
   }
   if (kind == "guardians") {
     auto g = store_.get_guardian(id);

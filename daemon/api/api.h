@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "http/message.h"
 #include "routing/delivery_planner.h"
+#include "store/conversation_store.h"
 #include "store/store.h"
 
 namespace homeroom::api {
@@ -47,6 +48,9 @@ struct ApiOptions {
   // it reports the message durable (503 otherwise, so the provider retries). Null: a webhook that
   // carries a message answers 503 "replies are not configured". Must outlive the Api.
   conversations::InboundHandler* inbound = nullptr;
+  // Threads (GET/POST /v1/threads..., staff reply settings). Null: /v1/threads is 404. Must
+  // outlive the Api.
+  store::ConversationStore* conversations = nullptr;
 };
 
 class Api {

@@ -17,6 +17,7 @@
 #include "http/transport.h"
 #include "queue/dispatcher.h"
 #include "render/tokens.h"
+#include "store/conversation_store.h"
 #include "store/store.h"
 
 namespace homeroom::app {
@@ -221,7 +222,19 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   dispatch.render.token_secret = *token_secret;
   queue::Dispatcher dispatcher(store, (*channels)->routes, clock, dispatch);
 
+  // Conversations: threads, what families send back, SMS keywords (store/conversation_store.h).
+  store::ConversationOptions conversation_options;
+  conversation_options.reply_token = [secret = *token_secret](const std::string& staff,
+                                                              const std::string& student,
+                                                              const std::string& guardian) {
+    return render::reply_token(secret, staff, student, guardian);
+  };
+  conversation_options.on_new_work = [&dispatcher] { dispatcher.wake(); };
+  store::ConversationStore conversations(store, config.store.path, clock, conversation_options);
+
   api::ApiOptions api_options;
+  api_options.inbound = &conversations;
+  api_options.conversations = &conversations;
   api_options.planner.available_channels.clear();
   for (const auto& [channel, _] : (*channels)->routes) {
     api_options.planner.available_channels.insert(channel);

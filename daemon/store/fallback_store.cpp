@@ -59,7 +59,10 @@ std::optional<std::string> fall_back(SQLite::Database& db, const std::string& de
                       "m.student_id, m.legally_required, COALESCE(sg.contact_allowed, 0) "
                       "FROM deliveries d JOIN messages m ON m.id = d.message_id "
                       "LEFT JOIN student_guardians sg ON sg.student_id = m.student_id "
-                      "AND sg.guardian_id = d.guardian_id WHERE d.id = ?");
+                      "AND sg.guardian_id = d.guardian_id WHERE d.id = ? "
+                      // Automatic answers (conversation_store.cpp) answer on the channel the
+                      // family wrote by, and a forward goes to a teacher: neither moves on.
+                      "AND m.category != 'service'");
   q.bind(1, delivery_id);
   if (!q.executeStep()) return std::nullopt;
   const std::string message_id = q.getColumn(0).getString();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ids.h"
+#include "store/conversation_store.h"
 #include "store/queries.h"
 
 namespace homeroom::store {
@@ -76,6 +77,9 @@ Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& me
     add_event(db, id, now, p.state, p.detail);
     accepted.deliveries.emplace_back(std::move(id), std::move(p));
   }
+
+  // Every note belongs to its thread (teacher, student, guardian); SMS go from the thread's number.
+  link_note_to_threads(db, message, accepted.deliveries, now);
 
   StoredResponse response = respond(accepted);
   if (idempotency) {
