@@ -6,11 +6,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 #include "api/api.h"
 #include "app/log_setup.h"
 #include "channels/channel_registry.h"
+#include "conversations/imap_poller.h"
 #include "conversations/inbound_email.h"
 #include "homeroom_plugin.h"
 #include "http/server.h"
@@ -134,6 +136,33 @@ Result<std::unique_ptr<Channels>> load_channels(const Config& config,
     if (auto s = out->registry.add(std::move(*channel)); !s.is_ok()) return s;
   }
   return out;
+}
+
+// [inbound.imap]: the poller of families' email replies; null when not configured, or when there
+// is no handler for replies (logged).
+std::unique_ptr<conversations::ImapPoller> make_imap_poller(const ImapConfig& imap,
+                                                            Transport& transport,
+                                                            store::Store& store,
+                                                            conversations::InboundHandler* handler,
+                                                            const Clock& clock) {
+  if (imap.url.empty()) return nullptr;
+  if (handler == nullptr) {
+    spdlog::error("inbound.imap: replies are not configured in this build; not polling");
+    return nullptr;
+  }
+  conversations::ImapPollerOptions options;
+  options.url = imap.url;
+  options.username = imap.username;
+  options.password = imap.password;
+  if (!imap.password_file.empty()) {
+    std::ifstream in(imap.password_file);
+    std::getline(in, options.password);
+    if (!in) spdlog::error("inbound.imap.password_file: cannot read {}", imap.password_file);
+  }
+  options.ca_file = imap.ca_file;
+  options.poll_interval = imap.poll_interval;
+  return std::make_unique<conversations::ImapPoller>(transport, store, *handler, clock,
+                                                     std::move(options));
 }
 
 // Runs on the io_context; re-arms itself for SIGHUP, begins the drain on SIGTERM/SIGINT.
@@ -264,6 +293,8 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
     return text;
   };
   api::Api api(store, clock, api_options);
+  auto imap_poller =
+      make_imap_poller(config.inbound.imap, transport, store, api_options.inbound, clock);
 
   asio::io_context io;
   http::ServerLimits limits;
@@ -284,6 +315,7 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
       // Waiting for sends blocks: do it off the io threads, then stop them.
       drainer = std::thread([&] {
         dispatcher.stop(kSendDrain);
+        if (imap_poller) imap_poller->stop();
         io.stop();
       });
     });
@@ -291,6 +323,7 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
 
   server.start();
   dispatcher.start();
+  if (imap_poller) imap_poller->start();
   api.resume_broadcasts();  // planning a crash interrupted goes on where it stopped
   const bool v6 = config.server.listen_host.find(':') != std::string::npos;
   spdlog::info("homeroomd listening on http://{}{}{}:{} ({} channel instances, store {})",
@@ -302,6 +335,7 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   second.join();
   if (drainer.joinable()) drainer.join();
   dispatcher.stop(kSendDrain);
+  if (imap_poller) imap_poller->stop();  // finishes the message in hand; needs the transport
   transport.shutdown(kTransportDrain);
   store.close();
   spdlog::info("homeroomd stopped cleanly");

@@ -197,6 +197,15 @@ void begin_shutdown(const std::shared_ptr<State>& state, std::chrono::millisecon
 std::string loggable_path(std::string_view path) {
   if (path.empty()) return "-";
   if (path.rfind("/p/", 0) == 0) return "/p/...";  // a family's preferences link is a capability
+  // A webhook may carry its secret in the URL (/hooks/<instance>/mime/<secret>): two segments only.
+  if (path.rfind("/hooks/", 0) == 0) {
+    const std::size_t instance_end = path.find('/', 7);
+    const std::size_t kind_end =
+        instance_end == std::string_view::npos ? instance_end : path.find('/', instance_end + 1);
+    if (kind_end != std::string_view::npos && kind_end + 1 < path.size()) {
+      return loggable_path(path.substr(0, kind_end + 1)) + "...";
+    }
+  }
   if (path.size() <= kMaxLoggedPath) return std::string(path);
   return std::string(path.substr(0, kMaxLoggedPath)) + "...";
 }
