@@ -155,6 +155,17 @@ struct PlannedDelivery {
 };
 
 // A delivery leased by the dispatcher, with what rendering it needs.
+// A note collected into a digest (a LeasedDelivery leading the guardian's other digest
+// deliveries due on the same address): leased with it, rendered into its text, and given its
+// outcome.
+struct DigestItem {
+  std::string delivery_id;
+  int attempt = 0;
+  std::string author_name;  // "" for an admin without staff
+  std::string student_given_name;
+  std::string text;  // in the leading delivery's language where a translation exists
+};
+
 struct LeasedDelivery {
   std::string id;
   std::string message_id;
@@ -177,6 +188,8 @@ struct LeasedDelivery {
   std::string template_contexts{};
   // SMS: the pool number to send from (the thread's, so replies find it); "": the channel's own.
   std::string from{};
+  // A digest: the other notes sent in this one message (this delivery's own note comes first).
+  std::vector<DigestItem> digest{};
 };
 
 }  // namespace homeroom

@@ -222,6 +222,14 @@ void Dispatcher::on_outcome(const LeasedDelivery& delivery, const SendOutcome& o
       spdlog::warn("delivery {} via {} to {} failed: {}", delivery.id, delivery.channel, to,
                    update.detail);
   }
+  // The notes collected into a digest share its fate (each falls back on its own on failure).
+  for (const auto& item : delivery.digest) {
+    store::DeliveryUpdate companion = update;
+    companion.id = item.delivery_id;
+    companion.attempt = item.attempt;
+    companion.segments = 0;
+    pending_.push_back(std::move(companion));
+  }
   pending_.push_back(std::move(update));
   cv_.notify_all();
 }

@@ -17,6 +17,9 @@ struct Words {
   const char* sent_by;      // footer: "Sent by {school} with homeroom."
   const char* unsubscribe;  // footer: "To stop these messages by email: {link}"
   const char* preferences;  // footer: "Choose how, when and in which language...: {link}"
+  const char* digest;       // a digest's subject
+  const char* item_from;    // a digest entry's heading: "{author} about {student}:"
+  const char* item_about;   // ... without an author: "About {student}:"
 };
 
 const Words& words_for(const std::string& language) {
@@ -26,14 +29,20 @@ const Words& words_for(const std::string& language) {
                          "Urgent: {student}",
                          "Sent by {school} with homeroom.",
                          "To stop receiving these messages by email: {link}",
-                         "Choose how, when and in which language we contact you: {link}"};
+                         "Choose how, when and in which language we contact you: {link}",
+                         "Your messages from school",
+                         "{author} about {student}:",
+                         "About {student}:"};
   static const Words kEs{"Nota de {author} sobre {student}",
                          "Nota sobre {student}",
                          "Recordatorio sobre {student}",
                          "Urgente: {student}",
                          "Enviado por {school} con homeroom.",
                          "Para dejar de recibir estos mensajes por correo: {link}",
-                         "Elija cómo, cuándo y en qué idioma le contactamos: {link}"};
+                         "Elija cómo, cuándo y en qué idioma le contactamos: {link}",
+                         "Sus mensajes de la escuela",
+                         "{author} sobre {student}:",
+                         "Sobre {student}:"};
   if (language == "es" || language.rfind("es-", 0) == 0) return kEs;
   return kEn;
 }
@@ -209,15 +218,51 @@ std::string html_paragraphs(const std::string& text) {
   return out;
 }
 
+// A digest's text: each note under a heading naming its author and student, in order.
+std::string digest_text(const LeasedDelivery& d) {
+  const Words& w = words_for(d.language);
+  auto entry = [&](const std::string& author, const std::string& student, const std::string& text) {
+    std::string heading = author.empty() ? w.item_about : w.item_from;
+    replace(heading, "{author}", one_line(author));
+    replace(heading, "{student}", one_line(student));
+    return heading + "\n" + text;
+  };
+  std::string out = entry(d.author_name, d.student_given_name, d.text);
+  for (const auto& item : d.digest) {
+    out += "\n\n" + entry(item.author_name, item.student_given_name, item.text);
+  }
+  return out;
+}
+
 std::string subject_for(const LeasedDelivery& d) {
   const Words& w = words_for(d.language);
+  if (!d.digest.empty()) return w.digest;
   if (d.category == "urgent") return fill(w.urgent, d);
   if (d.category == "reminder") return fill(w.reminder, d);
   return fill(d.author_name.empty() ? w.note_about : w.note_from, d);
 }
 
-RenderedDelivery render_delivery(const LeasedDelivery& d, const RenderOptions& options,
+RenderedDelivery render_delivery(const LeasedDelivery& leased, const RenderOptions& options,
                                  Millis now) {
+  if (!leased.digest.empty()) {
+    // One message for the lot: the entries name their authors, so the text carries no prefix.
+    LeasedDelivery combined = leased;
+    combined.text = digest_text(leased);
+    combined.author_name.clear();
+    combined.digest.clear();
+    RenderedDelivery out = render_delivery(combined, options, now);
+    out.subject = subject_for(leased);
+    if (leased.channel == "email") {
+      out.content =
+          email_message(combined, out.subject, options, links_for(combined, options, now), now);
+    } else if (leased.channel == "push") {
+      auto payload = nlohmann::json::parse(out.content);
+      payload["title"] = out.subject;
+      out.content = payload.dump();
+    }
+    return out;
+  }
+  const LeasedDelivery& d = leased;
   RenderedDelivery out;
   out.delivery_id = d.id;
   out.channel = d.channel;

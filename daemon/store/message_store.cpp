@@ -58,8 +58,8 @@ Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& me
   AcceptedMessage accepted{message, {}};
   SQLite::Statement ins(db,
                         "INSERT INTO deliveries (id, message_id, guardian_id, channel, address, "
-                        "language, state, next_attempt_at, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "language, state, next_attempt_at, created_at, updated_at, digest) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   for (auto& p : *planned) {
     std::string id = new_id("dlv_");
     ins.bind(1, id);
@@ -72,6 +72,7 @@ Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& me
     ins.bind(8, std::max(now, p.not_before));
     ins.bind(9, now);
     ins.bind(10, now);
+    ins.bind(11, p.digest ? 1 : 0);
     ins.exec();
     ins.reset();
     add_event(db, id, now, p.state, p.detail);

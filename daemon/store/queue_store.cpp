@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/ids.h"
 #include "store/queries.h"
@@ -134,6 +135,48 @@ constexpr const char* kNoLongerAllowed =
 
 // For a `sending` row, next_attempt_at is when its lease expires: a dispatcher that crashed
 // mid-send leaves it there, and it becomes due again like any queued row.
+namespace {
+
+// The guardian's other digest deliveries due on the leader's address: they go in one message.
+// attempt is 0 for a companion whose student the guardian may no longer be contacted about.
+std::vector<DigestItem> digest_companions(SQLite::Database& db, const LeasedDelivery& leader,
+                                          Millis now) {
+  SQLite::Statement q(db,
+                      "SELECT d.id, d.attempts, m.body, m.translations, s.given_name, "
+                      "COALESCE(st.name, ''), COALESCE(sg.contact_allowed, 0) "
+                      "FROM deliveries d JOIN messages m ON m.id = d.message_id "
+                      "JOIN students s ON s.id = m.student_id "
+                      "LEFT JOIN staff st ON st.id = m.author_staff "
+                      "LEFT JOIN student_guardians sg ON sg.student_id = m.student_id "
+                      "AND sg.guardian_id = d.guardian_id "
+                      "WHERE d.guardian_id = ? AND d.channel = ? AND d.address = ? "
+                      "AND d.digest = 1 AND d.next_attempt_at <= ? "
+                      "AND (d.state = 'queued' OR d.state = 'scheduled') AND d.id != ? "
+                      "ORDER BY d.next_attempt_at, d.created_at, d.id");
+  q.bind(1, leader.guardian_id);
+  q.bind(2, leader.channel);
+  q.bind(3, leader.address);
+  q.bind(4, now);
+  q.bind(5, leader.id);
+  std::vector<DigestItem> items;
+  while (q.executeStep()) {
+    DigestItem item;
+    item.delivery_id = q.getColumn(0).getString();
+    item.attempt = q.getColumn(6).getInt() != 0 ? q.getColumn(1).getInt() + 1 : 0;
+    item.text = q.getColumn(2).getString();
+    auto translations = nlohmann::json::parse(q.getColumn(3).getString());
+    if (auto it = translations.find(leader.language); it != translations.end() && it->is_string()) {
+      item.text = it->get<std::string>();
+    }
+    item.student_given_name = q.getColumn(4).getString();
+    item.author_name = q.getColumn(5).getString();
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+}  // namespace
+
 std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& limits, Millis now,
                                       Millis lease_until) {
   const std::vector<DueRow> due = due_rows(db, limits, now);
@@ -144,7 +187,8 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
       "m.category, m.body, m.translations, s.given_name, s.family_name, COALESCE(st.name, ''), "
       "COALESCE(g.given_name, ''), COALESCE(sg.contact_allowed, 0), m.student_id, "
       "COALESCE(m.author_staff, ''), d.priority, d.about, b.id IS NOT NULL, "
-      "COALESCE(g.family_name, ''), COALESCE(b.state, ''), COALESCE(d.from_address, '') "
+      "COALESCE(g.family_name, ''), COALESCE(b.state, ''), COALESCE(d.from_address, ''), "
+      "d.digest "
       "FROM deliveries d JOIN messages m ON m.id = d.message_id "
       "JOIN students s ON s.id = m.student_id "
       "LEFT JOIN broadcasts b ON b.id = d.message_id "
@@ -168,7 +212,9 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
     suppress.reset();
     events.add(id, now, DeliveryState::kSuppressed, why);
   };
+  std::set<std::string> collected;  // companions already leased inside a digest of this batch
   for (const auto& [id, state, priority, at] : due) {
+    if (collected.count(id) > 0) continue;
     info.bind(1, id);
     if (!info.executeStep()) {
       info.reset();
@@ -207,6 +253,7 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
     const std::string about = info.getColumn(17).isNull() ? "" : info.getColumn(17).getString();
     const std::string guardian_family_name = info.getColumn(19).getString();
     const bool cancelled = info.getColumn(20).getString() == "cancelled";
+    const bool digest = info.getColumn(22).getInt() != 0;
     info.reset();
     if (cancelled) {  // a retry of a copy that was with the provider when it was cancelled
       suppress_row(id, "cancelled");
@@ -225,14 +272,29 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
       }
     }
 
-    lease.bind(1, lease_until);
-    lease.bind(2, now);
-    lease.bind(3, id);
-    lease.exec();
-    lease.reset();
+    auto lease_row = [&](const std::string& row, const std::string& why) {
+      lease.bind(1, lease_until);
+      lease.bind(2, now);
+      lease.bind(3, row);
+      lease.exec();
+      lease.reset();
+      events.add(row, now, DeliveryState::kSending, why);
+    };
     std::string detail = "attempt " + std::to_string(d.attempt);
     if (state == "sending") detail += " (the previous lease expired)";
-    events.add(id, now, DeliveryState::kSending, detail);
+    lease_row(id, detail);
+    if (digest) {
+      for (auto& item : digest_companions(db, d, now)) {
+        collected.insert(item.delivery_id);
+        if (item.attempt == 0) {  // restricted since planning
+          suppress_row(item.delivery_id, kNoLongerAllowed);
+          continue;
+        }
+        lease_row(item.delivery_id, "attempt " + std::to_string(item.attempt) +
+                                        ", in the digest sent as delivery " + id);
+        d.digest.push_back(std::move(item));
+      }
+    }
     out.push_back(std::move(d));
   }
   return out;
@@ -294,15 +356,38 @@ void set_contact_status(SQLite::Database& db, const std::string& delivery_id,
   }
 }
 
+namespace {
+
+void record_status_of(SQLite::Database& db, const std::string& id, const std::string& state,
+                      const ProviderStatusUpdate& update, Millis now,
+                      const std::set<std::string>& available_channels);
+
+}  // namespace
+
 void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& update, Millis now,
                             const std::set<std::string>& available_channels) {
-  SQLite::Statement find(db,
-                         "SELECT id, state FROM deliveries WHERE channel = ? AND provider_id = ?");
-  find.bind(1, update.channel);
-  find.bind(2, update.provider_id);
-  if (!find.executeStep()) return;  // not ours, or not recorded yet: nothing to move
-  const std::string id = find.getColumn(0).getString();
-  const std::string state = find.getColumn(1).getString();
+  // Usually one delivery; every note of a digest carries the digest message's provider id.
+  std::vector<std::pair<std::string, std::string>> rows;  // (id, state)
+  {
+    SQLite::Statement find(
+        db, "SELECT id, state FROM deliveries WHERE channel = ? AND provider_id = ? ORDER BY id");
+    find.bind(1, update.channel);
+    find.bind(2, update.provider_id);
+    while (find.executeStep()) {
+      rows.emplace_back(find.getColumn(0).getString(), find.getColumn(1).getString());
+    }
+  }
+  // None: not ours, or not recorded yet: nothing to move.
+  for (const auto& [id, state] : rows) {
+    record_status_of(db, id, state, update, now, available_channels);
+  }
+}
+
+namespace {
+
+void record_status_of(SQLite::Database& db, const std::string& id, const std::string& state,
+                      const ProviderStatusUpdate& update, Millis now,
+                      const std::set<std::string>& available_channels) {
   using Kind = ProviderStatusUpdate::Kind;
 
   std::optional<DeliveryState> next;
@@ -347,6 +432,8 @@ void record_provider_status(SQLite::Database& db, const ProviderStatusUpdate& up
   if (!contact_status.empty()) set_contact_status(db, id, contact_status, detail, now);
   if (*next == DeliveryState::kFailed) fall_back(db, id, detail, now, available_channels);
 }
+
+}  // namespace
 
 std::string get_or_create_secret(SQLite::Database& db, const std::string& name, Millis now) {
   SQLite::Statement q(db, "SELECT value FROM secrets WHERE name = ?");

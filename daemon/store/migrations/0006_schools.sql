@@ -18,7 +18,3 @@ CREATE TABLE schools (
 ALTER TABLE students ADD COLUMN school_id TEXT REFERENCES schools (id);
 ALTER TABLE staff ADD COLUMN school_id TEXT REFERENCES schools (id);
 CREATE INDEX students_by_school ON students (school_id) WHERE school_id IS NOT NULL;
-
--- A digest delivery is collected with the guardian's other digest deliveries due at the same
--- time on the same contact address into one message.
-ALTER TABLE deliveries ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;

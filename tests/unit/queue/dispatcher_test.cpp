@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "channels/channel_registry.h"
@@ -175,4 +176,67 @@ TEST_CASE("stop waits for sends in flight and records their outcomes") {
   f.dispatcher->stop(std::chrono::seconds(5));
   CHECK(f.dispatcher->in_flight() == 0);
   CHECK((*f.store->delivery_counts())["sent"] == 2);
+}
+
+TEST_CASE("digest - three teachers' notes during a day reach a digest family as one message") {
+  Fixture f(Settings{});
+  // Three teachers of Maya; g1 takes notes as a digest (17:30 UTC, the default time), g2 at once.
+  for (const char* id : {"t2", "t3"}) {
+    REQUIRE(wait_status([&](auto d) {
+              f.store->put_staff({id, std::string("Teacher ") + id, "", Role::kTeacher}, d);
+            }).is_ok());
+  }
+  Guardian g1{"g1", "G", "F", "en", "UTC", {{"email", "g1@x.org"}}, {}};
+  g1.preferences.categories = {{"note", "digest"}};
+  REQUIRE(wait_status([&](auto d) { f.store->put_guardian(g1, d); }).is_ok());
+  Student s{"s1",
+            "Maya",
+            "Diaz",
+            "7",
+            {"t1", "t2", "t3"},
+            {{"g1", "mother", true}, {"g2", "father", true}}};
+  REQUIRE(wait_status([&](auto d) { f.store->put_student(s, d); }).is_ok());
+
+  const Millis day = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+  const std::vector<std::pair<const char*, int>> notes{{"t1", 9}, {"t2", 11}, {"t3", 14}};
+  f.dispatcher->start();
+  for (const auto& [teacher, hour] : notes) {
+    f.clock.set(day + hour * 3'600'000LL);
+    NewMessage m;
+    m.id = std::string("msg_") + teacher;
+    m.student_id = "s1";
+    m.author_staff = teacher;
+    m.category = "note";
+    m.body = std::string("From ") + teacher + ": Maya did well today.";
+    std::promise<Result<store::StoredResponse>> p;
+    f.store->accept_message(
+        m, std::nullopt,
+        [](const StudentRoster& r, const NewMessage& msg, Millis now) {
+          return Result<std::vector<PlannedDelivery>>(
+              routing::plan_message(r, msg, now, routing::PlannerOptions{}));
+        },
+        [](const store::AcceptedMessage&) {
+          return store::StoredResponse{202, "{}", false};
+        },
+        [&p](Result<store::StoredResponse> r) { p.set_value(std::move(r)); });
+    REQUIRE(p.get_future().get().is_ok());
+    f.dispatcher->wake();
+  }
+  // During the day: g2's three notes went one by one; g1's wait for 17:30.
+  REQUIRE(f.eventually_sends(3));
+  CHECK(f.eventually("scheduled", 3));
+
+  f.clock.set(day + 17 * 3'600'000LL + 30 * 60'000LL);
+  f.dispatcher->wake();
+  REQUIRE(f.eventually("sent", 6));
+  CHECK(f.sends_recorded() == 4);  // every delivery is recorded sent: one message for g1's three
+  std::set<std::string> digest_provider_ids;
+  for (const auto& [teacher, hour] : notes) {
+    auto view = f.store->get_message(std::string("msg_") + teacher);
+    REQUIRE(view.is_ok());
+    for (const auto& d : view->deliveries) {
+      if (d.guardian_id == "g1") digest_provider_ids.insert(d.provider_id);
+    }
+  }
+  CHECK(digest_provider_ids.size() == 1);  // the three share the one message's provider id
 }

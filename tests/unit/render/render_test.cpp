@@ -381,3 +381,23 @@ TEST_CASE("email: npm mailparser reads subject, both bodies, Reply-To and List-U
                                                    "@reply.lincoln.example.org>");
   CHECK(mail["headers"]["list-unsubscribe-post"] == "List-Unsubscribe=One-Click");
 }
+
+TEST_CASE("a digest is one message naming each note's teacher and student") {
+  auto d = leased("sms", "en");
+  d.text = "Maya finished her report early.";
+  d.digest = {{"dlv_2", 1, "Mr. Diaz", "Leo", "Leo forgot his gym shoes."},
+              {"dlv_3", 1, "", "Maya", "Picture day is Friday."}};
+  auto sms = render_delivery(d, {}, 1'795'412'289'000);
+  CHECK(sms.content ==
+        "Ms. Lee about Maya:\nMaya finished her report early.\n\n"
+        "Mr. Diaz about Leo:\nLeo forgot his gym shoes.\n\n"
+        "About Maya:\nPicture day is Friday.");
+
+  d.channel = "email";
+  d.address = "ana@x.org";
+  d.language = "es";
+  auto email = render_delivery(d, {}, 1'795'412'289'000);
+  CHECK(email.subject == "Sus mensajes de la escuela");
+  CHECK(email.content.find("Leo forgot his gym shoes.") != std::string::npos);
+  CHECK(email.content.find("Mr. Diaz sobre Leo:") != std::string::npos);
+}
