@@ -7,7 +7,7 @@
 //
 // Listens on 127.0.0.1:0 and writes the port to --port-file once ready. Checks Basic auth
 // (401 {"code":20003} otherwise), records each form request as one JSON line
-// {"method","path","auth","content_type","form":{...},"raw"} to --record, and answers:
+// {"method","path","auth","content_type","form":{...},"raw","at": ms since the epoch} to --record, and answers:
 //   - 429 {"code":20429} with Retry-After: 1 for the first N requests (--throttle-first N),
 //   - then 500 {"code":20500} for the next N (--fail-first N),
 //   - 400 {"code":21610} for a To listed in --stopped,
@@ -90,7 +90,7 @@ const server = http.createServer((req, res) => {
     if (recordFd !== null) {
       pending.push(JSON.stringify({
         method: req.method, path, auth: req.headers.authorization,
-        content_type: req.headers['content-type'] || '', form, raw,
+        content_type: req.headers['content-type'] || '', form, raw, at: Date.now(),
       }) + '\n');
     }
     const n = ++requests;
