@@ -55,6 +55,12 @@ struct PlannerOptions {
 // StudentRoster carries a school.
 PlannerOptions options_for_school(const School& school, const PlannerOptions& options);
 
+// Rule 5 alone: the earliest time from `at` outside the guardian's quiet hours (else the
+// school's), in their time zone; `at` itself for "urgent" or without quiet hours. For deliveries
+// created after planning (a fallback to the next channel).
+Millis outside_quiet_hours(const Guardian& g, const std::string& category, Millis at,
+                           const PlannerOptions& options);
+
 // One send to several students (a broadcast); see the rules above.
 std::vector<PlannedDelivery> plan_send(const std::vector<StudentRoster>& audience,
                                        const NewMessage& message, Millis now,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/ids.h"
+#include "routing/delivery_planner.h"
 #include "store/queries.h"
 
 namespace homeroom::store {
@@ -49,6 +50,18 @@ bool address_blocked(SQLite::Database& db, const std::string& message_id,
   return copy.executeStep();
 }
 
+// The defaults of the student's school (quiet hours, time zone) for guardians without their own.
+routing::PlannerOptions school_rules(SQLite::Database& db, const std::string& student_id) {
+  routing::PlannerOptions options;
+  auto student = get_student(db, student_id);
+  if (student && !student->school_id.empty()) {
+    if (auto school = get_school(db, student->school_id)) {
+      options = routing::options_for_school(*school, options);
+    }
+  }
+  return options;
+}
+
 }  // namespace
 
 std::optional<std::string> fall_back(SQLite::Database& db, const std::string& delivery_id,
@@ -56,7 +69,8 @@ std::optional<std::string> fall_back(SQLite::Database& db, const std::string& de
                                      const std::set<std::string>& available_channels) {
   SQLite::Statement q(db,
                       "SELECT d.message_id, d.guardian_id, d.channel, d.language, d.state, "
-                      "m.student_id, m.legally_required, COALESCE(sg.contact_allowed, 0) "
+                      "m.student_id, m.legally_required, COALESCE(sg.contact_allowed, 0), "
+                      "m.category "
                       "FROM deliveries d JOIN messages m ON m.id = d.message_id "
                       "LEFT JOIN student_guardians sg ON sg.student_id = m.student_id "
                       "AND sg.guardian_id = d.guardian_id WHERE d.id = ? "
@@ -73,6 +87,7 @@ std::optional<std::string> fall_back(SQLite::Database& db, const std::string& de
   const std::string student_id = q.getColumn(5).getString();
   const bool legally_required = q.getColumn(6).getInt() != 0;
   const bool contact_allowed = q.getColumn(7).getInt() != 0;
+  const std::string category = q.getColumn(8).getString();
   if (state != "failed") return std::nullopt;  // only a failure moves on
 
   // A late or repeated report for a delivery that already fell back creates nothing new.
@@ -115,23 +130,31 @@ std::optional<std::string> fall_back(SQLite::Database& db, const std::string& de
                           legally_required)) {
         continue;
       }
+      // A failure at 22:00 does not make the next channel ring at 22:00 (rule 5 of the planner).
+      const Millis not_before =
+          routing::outside_quiet_hours(*guardian, category, now, school_rules(db, student_id));
+      const DeliveryState next_state =
+          not_before > now ? DeliveryState::kScheduled : DeliveryState::kQueued;
       std::string id = new_id("dlv_");
       SQLite::Statement ins(db,
                             "INSERT INTO deliveries (id, message_id, guardian_id, channel, "
                             "address, language, state, next_attempt_at, created_at, updated_at, "
-                            "fallback_of) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)");
+                            "fallback_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       ins.bind(1, id);
       ins.bind(2, message_id);
       ins.bind(3, guardian_id);
       ins.bind(4, channel);
       ins.bind(5, contact.address);
       ins.bind(6, language);
-      ins.bind(7, now);
-      ins.bind(8, now);
+      ins.bind(7, state_name(next_state));
+      ins.bind(8, not_before);
       ins.bind(9, now);
-      ins.bind(10, delivery_id);
+      ins.bind(10, now);
+      ins.bind(11, delivery_id);
       ins.exec();
-      add_event(db, id, now, DeliveryState::kQueued, "fallback of " + delivery_id + ": " + failed);
+      std::string why = "fallback of " + delivery_id + ": " + failed;
+      if (not_before > now) why += "; quiet hours until " + format_rfc3339(not_before);
+      add_event(db, id, now, next_state, why);
       add_event(db, delivery_id, now, DeliveryState::kFailed,
                 "fell back to " + channel + " (" + id + ")");
       return id;

@@ -295,3 +295,31 @@ TEST_CASE("fallback: the failure and its fallback are one transaction") {
   REQUIRE(d.size() == 2);
   CHECK(d[0].state == DeliveryState::kFailed);
 }
+
+TEST_CASE("fallback: the next channel waits for the end of the school's quiet hours") {
+  FallbackFixture f;
+  // Maya's school keeps 20:00-07:00 quiet; Ana set no quiet hours of her own, and lives in UTC
+  // (her own time zone wins over the school's Chicago).
+  School school;
+  school.id = "lincoln";
+  school.name = "Lincoln Middle";
+  school.timezone = "America/Chicago";
+  school.defaults.quiet_hours = QuietHours{"20:00", "07:00"};
+  REQUIRE(FallbackFixture::ok([&](auto done) { f.store->put_school(school, done); }));
+  Student s{"s1", "Maya", "Diaz", "7", {"t1"}, {{"g1", "mother", true}}, "lincoln"};
+  REQUIRE(FallbackFixture::ok([&](auto done) { f.store->put_student(s, done); }));
+
+  f.clock.set(1'767'283'200'000);  // 2026-01-01T16:00:00Z: sent at once
+  f.send("msg_1");
+  // The SMS fails at 04:00Z, inside the quiet hours.
+  f.clock.set(1'767'326'400'000);
+  const std::string sms = f.fail_next(DeliveryState::kFailed, "unreachable");
+  auto all = f.deliveries("msg_1");
+  REQUIRE(all.size() == 2);
+  const auto& next = all[1];
+  CHECK(next.channel == "push");
+  CHECK(next.state == DeliveryState::kScheduled);
+  CHECK(has_event(next, "fallback of " + sms));
+  CHECK(next.next_attempt_at == 1'767'337'200'000);  // 2026-01-02T07:00:00Z
+  CHECK(f.lease().empty());                          // nothing due during the night
+}
