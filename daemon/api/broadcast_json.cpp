@@ -78,11 +78,11 @@ const std::set<std::string>& broadcast_roster_variables() {
 }
 
 Result<BroadcastRequest> broadcast_from_json(const json& j) {
-  if (!j.is_object()) return Status::invalid("", "expected a JSON object");
+  if (!j.is_object()) return Status::invalid("body", "expected a JSON object");
   for (const auto& [key, value] : j.items()) {
     if (key != "audience" && key != "category" && key != "template" && key != "variables" &&
         key != "send_at") {
-      return Status::invalid(key, "unknown field");
+      return Status::invalid(key.empty() ? "\"\"" : key, "unknown field");
     }
   }
   BroadcastRequest out;
