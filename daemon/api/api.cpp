@@ -429,27 +429,41 @@ Response Api::reach_report(const Principal& principal, const Request& request) {
   }
   auto report = store_.reach_report(since, only);
   if (!report.is_ok()) return problem(report.status());
-  json teachers = json::array();
-  for (const auto& t : report->teachers) {
-    json no_message = json::array();
-    for (const auto& f : t.no_message) no_message.push_back(family_json(f));
-    json unreached = json::array();
-    for (const auto& u : t.unreached) {
+  auto unreached_json = [](const std::vector<store::UnreachedFamily>& families) {
+    json out = json::array();
+    for (const auto& u : families) {
       json entry = family_json(u.family);
       entry["message_id"] = u.message_id;
       entry["last_channel"] = u.channel;
       entry["last_reason"] = u.reason;
       entry["failed_at"] = format_rfc3339(u.at);
-      unreached.push_back(std::move(entry));
+      out.push_back(std::move(entry));
     }
+    return out;
+  };
+  json teachers = json::array();
+  for (const auto& t : report->teachers) {
+    json no_message = json::array();
+    for (const auto& f : t.no_message) no_message.push_back(family_json(f));
     json teacher = {{"staff_id", t.staff_id},
                     {"name", t.name},
                     {"no_message", no_message},
-                    {"unreached", unreached}};
+                    {"unreached", unreached_json(t.unreached)}};
     if (t.staff_id.empty()) teacher["staff_id"] = nullptr;
     teachers.push_back(std::move(teacher));
   }
-  return http::json_response(200, {{"since", format_rfc3339(since)}, {"teachers", teachers}});
+  json body = {{"since", format_rfc3339(since)}, {"teachers", teachers}};
+  if (principal.role == Role::kAdmin) {
+    json schools = json::array();
+    for (const auto& s : report->schools) {
+      json school = {
+          {"school_id", s.school_id}, {"name", s.name}, {"unreached", unreached_json(s.unreached)}};
+      if (s.school_id.empty()) school["school_id"] = nullptr;
+      schools.push_back(std::move(school));
+    }
+    body["schools"] = std::move(schools);
+  }
+  return http::json_response(200, body);
 }
 
 boost::asio::awaitable<Response> Api::webhook(std::string instance, Request request) {
@@ -469,7 +483,8 @@ boost::asio::awaitable<Response> Api::webhook(std::string instance, Request requ
     }
   }
   if (!result->inbound.empty() && options_.inbound == nullptr) {
-    spdlog::error("webhook {}: a family's message arrived but replies are not configured", instance);
+    spdlog::error("webhook {}: a family's message arrived but replies are not configured",
+                  instance);
     co_return problem(Status::unavailable("replies are not configured"));
   }
   for (auto& message : result->inbound) {

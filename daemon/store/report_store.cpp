@@ -32,6 +32,26 @@ std::vector<ReachFamily> families_without_message(SQLite::Database& db, const st
   return out;
 }
 
+// A result row (message id, guardian id, guardian name, student id, student name, ...) with the
+// last delivery tried: its channel, error and time.
+UnreachedFamily unreached_row(SQLite::Database& db, SQLite::Statement& row) {
+  UnreachedFamily u;
+  u.message_id = row.getColumn(0).getString();
+  u.family = {row.getColumn(1).getString(), row.getColumn(2).getString(),
+              row.getColumn(3).getString(), row.getColumn(4).getString()};
+  SQLite::Statement last(db,
+                         "SELECT channel, COALESCE(last_error, ''), updated_at FROM deliveries "
+                         "WHERE message_id = ? AND guardian_id = ? ORDER BY rowid DESC LIMIT 1");
+  last.bind(1, u.message_id);
+  last.bind(2, u.family.guardian_id);
+  if (last.executeStep()) {
+    u.channel = last.getColumn(0).getString();
+    u.reason = last.getColumn(1).getString();
+    u.at = last.getColumn(2).getInt64();
+  }
+  return u;
+}
+
 std::vector<UnreachedFamily> unreached_families(SQLite::Database& db, const std::string& staff,
                                                 Millis since, bool own_students_only) {
   // Every delivery of the (message, guardian) ended failed or dead, and at least one failed:
@@ -50,24 +70,32 @@ std::vector<UnreachedFamily> unreached_families(SQLite::Database& db, const std:
   q.bind(1, staff);
   q.bind(2, since);
   q.bind(3, own_students_only ? 1 : 0);
-  SQLite::Statement last(db,
-                         "SELECT channel, COALESCE(last_error, ''), updated_at FROM deliveries "
-                         "WHERE message_id = ? AND guardian_id = ? ORDER BY rowid DESC LIMIT 1");
   std::vector<UnreachedFamily> out;
+  while (q.executeStep()) out.push_back(unreached_row(db, q));
+  return out;
+}
+
+// Admins: the same "every channel failed" rule, per school of the student, any author.
+std::vector<SchoolReach> unreached_by_school(SQLite::Database& db, Millis since) {
+  SQLite::Statement q(
+      db,
+      "SELECT m.id, d.guardian_id, COALESCE(g.given_name || ' ' || g.family_name, ''), "
+      "s.id, s.given_name || ' ' || s.family_name, COALESCE(s.school_id, ''), "
+      "COALESCE(sc.name, '') "
+      "FROM messages m JOIN deliveries d ON d.message_id = m.id "
+      "JOIN students s ON s.id = m.student_id LEFT JOIN guardians g ON g.id = d.guardian_id "
+      "LEFT JOIN schools sc ON sc.id = s.school_id "
+      "WHERE m.created_at >= ?1 GROUP BY m.id, d.guardian_id "
+      "HAVING SUM(d.state = 'failed') > 0 AND SUM(d.state NOT IN ('failed', 'dead')) = 0 "
+      "ORDER BY COALESCE(s.school_id, ''), MIN(m.created_at), m.id, d.guardian_id");
+  q.bind(1, since);
+  std::vector<SchoolReach> out;
   while (q.executeStep()) {
-    UnreachedFamily u;
-    u.message_id = q.getColumn(0).getString();
-    u.family = {q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString(),
-                q.getColumn(4).getString()};
-    last.bind(1, u.message_id);
-    last.bind(2, u.family.guardian_id);
-    if (last.executeStep()) {
-      u.channel = last.getColumn(0).getString();
-      u.reason = last.getColumn(1).getString();
-      u.at = last.getColumn(2).getInt64();
+    const std::string school_id = q.getColumn(5).getString();
+    if (out.empty() || out.back().school_id != school_id) {
+      out.push_back({school_id, q.getColumn(6).getString(), {}});
     }
-    last.reset();
-    out.push_back(std::move(u));
+    out.back().unreached.push_back(unreached_row(db, q));
   }
   return out;
 }
@@ -97,6 +125,7 @@ ReachReport reach_report(SQLite::Database& db, Millis since, const std::string& 
     if (id.empty() && t.unreached.empty()) continue;
     report.teachers.push_back(std::move(t));
   }
+  if (only_staff.empty()) report.schools = unreached_by_school(db, since);
   return report;
 }
 

@@ -131,8 +131,15 @@ struct TeacherReach {
   // (family, message) where every delivery of a message of this teacher in the period failed.
   std::vector<UnreachedFamily> unreached;
 };
+// Per school (admins only): families every channel failed for, whoever sent the message.
+struct SchoolReach {
+  std::string school_id;  // "" for students without a school
+  std::string name;
+  std::vector<UnreachedFamily> unreached;
+};
 struct ReachReport {
   std::vector<TeacherReach> teachers;
+  std::vector<SchoolReach> schools;  // empty in a teacher's report
 };
 
 // How many due deliveries one lease may take: at most `total`, and per channel at most

@@ -182,6 +182,28 @@ TEST_CASE(
     CHECK(t.unreached[0].reason == "permanent: 550 no such user");
     REQUIRE(t.no_message.size() == 1);
     CHECK(t.no_message[0].student_id == "s1");
+    // Per school too (s1 has none yet): the same family under "no school".
+    REQUIRE(report->schools.size() == 1);
+    CHECK(report->schools[0].school_id.empty());
+    REQUIRE(report->schools[0].unreached.size() == 1);
+    CHECK(report->schools[0].unreached[0].family.guardian_id == "g1");
+    // A teacher's own report has no school section.
+    CHECK(s.store->reach_report(0, "t1")->schools.empty());
+  }
+
+  SECTION("the per-school report names the student's school") {
+    School school;
+    school.id = "lincoln";
+    school.name = "Lincoln Middle";
+    REQUIRE(FallbackFixture::ok([&](auto done) { s.store->put_school(school, done); }));
+    Student student{"s1", "Maya", "Diaz", "7", {"t1"}, {{"g1", "mother", true}}, "lincoln"};
+    REQUIRE(FallbackFixture::ok([&](auto done) { s.store->put_student(student, done); }));
+    auto report = s.store->reach_report(0, "");
+    REQUIRE(report.is_ok());
+    REQUIRE(report->schools.size() == 1);
+    CHECK(report->schools[0].school_id == "lincoln");
+    CHECK(report->schools[0].name == "Lincoln Middle");
+    CHECK(report->schools[0].unreached.size() == 1);
   }
 }
 
