@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/model.h"
 #include "core/status.h"
+#include "roster/oneroster.h"
 #include "roster/roster_csv.h"
 #include "store/writer.h"
 
@@ -196,6 +197,24 @@ struct ImportSummary {
   int guardians = 0;
 };
 
+// What a OneRoster import did to one kind of row (store/oneroster_store.cpp).
+struct ImportCounts {
+  int created = 0;
+  int updated = 0;
+  int unchanged = 0;
+  int deleted = 0;
+  int unlinked = 0;  // asked to be deleted, kept for its message history, links removed
+};
+struct OneRosterSummary {
+  ImportCounts schools;
+  ImportCounts staff;
+  ImportCounts guardians;
+  ImportCounts students;
+  std::vector<std::string> notes;  // what was done instead of what was asked, one line each
+};
+// Called on the writer thread as an import goes: rows handled so far, of `total`.
+using ImportProgress = std::function<void(std::size_t done, std::size_t total)>;
+
 // Where the IMAP poller stands in one mailbox (conversations/imap_poller.h).
 struct ImapCursor {
   std::int64_t uidvalidity = 0;
@@ -229,6 +248,11 @@ class Store {
   Result<bool> teaches(const std::string& staff_id, const std::string& student_id);
   // All of a CSV import in one transaction: nothing is written if anything is wrong.
   void import_roster(RosterImport data, std::string source_name, Done<ImportSummary> done);
+  // A parsed OneRoster set in one transaction, all or nothing: schools, staff, guardians,
+  // students and delta deletions upserted in place (what families and the school chose is
+  // kept; see store/oneroster_store.cpp). `dry_run`: the same work, rolled back.
+  void import_oneroster(OneRosterImport data, bool dry_run, ImportProgress progress,
+                        Done<OneRosterSummary> done);
 
   // Tokens: only the SHA-256 of a token is stored.
   void create_token(std::string token_hash, Role role, std::string staff_id,

@@ -13,6 +13,8 @@
 
 #include "blocking.h"
 #include "database_location.h"
+#include "progress_bar.h"
+#include "roster/oneroster.h"
 #include "roster/roster_csv.h"
 
 namespace homeroom::ctl {
@@ -64,6 +66,24 @@ Result<std::vector<CsvError>> unknown_teachers(const RosterImport& data,
                           " or give teacher_name in the file)"});
   }
   return errors;
+}
+
+void print_errors(const std::vector<CsvError>& errors) {
+  for (const auto& e : errors) std::cerr << format_csv_error(e) << "\n";
+}
+
+void print_summary(const store::OneRosterSummary& summary) {
+  const auto line = [](const char* kind, const store::ImportCounts& c) {
+    std::cout << kind << c.created << " created, " << c.updated << " updated, " << c.unchanged
+              << " unchanged, " << c.deleted << " deleted";
+    if (c.unlinked > 0) std::cout << ", " << c.unlinked << " unlinked (kept for their history)";
+    std::cout << "\n";
+  };
+  line("  schools:   ", summary.schools);
+  line("  staff:     ", summary.staff);
+  line("  guardians: ", summary.guardians);
+  line("  students:  ", summary.students);
+  for (const auto& note : summary.notes) std::cout << "  note: " << note << "\n";
 }
 
 }  // namespace
@@ -126,6 +146,66 @@ int import_roster(const ImportRosterOptions& options, const std::filesystem::pat
   std::cout << "imported " << count(summary->students, "student", "students") << ", "
             << count(summary->guardians, "guardian", "guardians") << ", "
             << count(summary->staff, "staff", "staff") << " from " << file << "\n";
+  return 0;
+}
+
+int import_oneroster(const ImportOneRosterOptions& options, const std::filesystem::path& db) {
+  const std::string& dir = options.dir;
+  ProgressBar progress(ProgressBar::stderr_is_terminal());
+  progress.stage("parsing files");
+  auto files = read_oneroster_dir(dir);
+  if (!files) {
+    progress.finish();
+    std::cerr << "homeroomctl: " << dir << ": " << files.status().message() << "\n";
+    return nothing_imported(1);
+  }
+  std::vector<CsvError> errors;
+  auto parsed = parse_oneroster(*files, &errors);
+  progress.update(1, 1);
+  progress.finish();
+  if (!parsed) {
+    print_errors(errors);
+    if (errors.empty()) std::cerr << dir << ": " << parsed.status().to_string() << "\n";
+    return nothing_imported(static_cast<int>(std::max<std::size_t>(errors.size(), 1)));
+  }
+  OneRosterImport& data = *parsed;
+  const std::string found =
+      count(static_cast<int>(data.orgs.size()), "org", "orgs") + ", " +
+      count(static_cast<int>(data.staff.size()), "staff", "staff") + ", " +
+      count(static_cast<int>(data.guardians.size()), "guardian", "guardians") + ", " +
+      count(static_cast<int>(data.students.size()), "student", "students");
+
+  std::error_code ec;
+  if (options.dry_run && !std::filesystem::exists(db, ec)) {
+    std::cout << dir << " is valid: " << found << "; nothing was written (--dry-run)\n";
+    return 0;
+  }
+  SystemClock clock;
+  auto store = options.dry_run ? store::Store::open(db, clock) : open_database(db, clock);
+  if (!store) {
+    std::cerr << "homeroomctl: " << store.status().message() << "\n";
+    return nothing_imported(1);
+  }
+  progress.stage("importing");
+  auto summary = wait_for<Result<store::OneRosterSummary>>([&](auto done) {
+    (*store)->import_oneroster(
+        std::move(data), options.dry_run,
+        [&progress](std::size_t n, std::size_t total) { progress.update(n, total); },
+        std::move(done));
+  });
+  (*store)->close();
+  progress.finish();
+  if (!summary) {
+    std::cerr << dir << ": " << summary.status().to_string() << "\n";
+    return nothing_imported(1);
+  }
+  if (options.dry_run) {
+    std::cout << dir << " is valid: " << found
+              << "; an import would do this (nothing was written, --dry-run):\n";
+  } else {
+    std::cout << "imported " << dir << " (" << found << "):\n";
+  }
+  print_summary(*summary);
   return 0;
 }
 

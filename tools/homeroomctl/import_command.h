@@ -16,4 +16,15 @@ struct ImportRosterOptions {
 // Returns the process exit code: 0 imported (or valid, for a dry run), 1 nothing was imported.
 int import_roster(const ImportRosterOptions& options, const std::filesystem::path& db);
 
+// `homeroomctl import oneroster DIR`: a OneRoster 1.1 CSV set (roster/oneroster.h) in one
+// transaction. Errors as "users.csv:17: email: ..."; a progress bar on stderr when it is a
+// terminal; the summary (created/updated/unchanged/deleted per kind) on stdout.
+struct ImportOneRosterOptions {
+  std::string dir;
+  // Parse, and when the database exists run the import and roll it back: the summary says what
+  // an import would change.
+  bool dry_run = false;
+};
+int import_oneroster(const ImportOneRosterOptions& options, const std::filesystem::path& db);
+
 }  // namespace homeroom::ctl

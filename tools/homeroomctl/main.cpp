@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
       "  TOKEN=$(homeroomctl token create --role admin)\n"
       "  homeroomctl token create --role teacher --staff t1\n"
       "  homeroomctl import roster roster.csv --dry-run\n"
+      "  homeroomctl import oneroster sis-export/\n"
       "\n"
       "Exit status: 0 done, 1 refused (nothing was changed), 2 usage error.");
   DatabaseOptions db_options;
@@ -73,6 +74,15 @@ int main(int argc, char** argv) {
   import_roster_cmd->add_flag("--dry-run", import_options.dry_run,
                               "Check the file (and its teacher ids) without writing anything");
 
+  ImportOneRosterOptions oneroster_options;
+  auto* import_oneroster_cmd = import->add_subcommand(
+      "oneroster", "Import a OneRoster 1.1 CSV directory (manifest.csv, orgs.csv, users.csv, ...)");
+  import_oneroster_cmd->add_option("DIR", oneroster_options.dir, "The directory of CSV files")
+      ->required();
+  import_oneroster_cmd->add_flag(
+      "--dry-run", oneroster_options.dry_run,
+      "Check the files and show what an import would change, without writing anything");
+
   try {
     app.parse(argc, argv);
     if (*token_create && token_options.role == "teacher" && token_options.staff.empty()) {
@@ -92,6 +102,10 @@ int main(int argc, char** argv) {
   if (*import_roster_cmd) {
     return with_database(db_options,
                          [&](const auto& db) { return import_roster(import_options, db); });
+  }
+  if (*import_oneroster_cmd) {
+    return with_database(db_options,
+                         [&](const auto& db) { return import_oneroster(oneroster_options, db); });
   }
   return kUsageError;  // unreachable: require_subcommand
 }
