@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/imports_api.h"
 #include "api/preferences_page.h"
 #include "api/roster_json.h"
 #include "api/store_awaitable.h"
@@ -208,6 +209,9 @@ boost::asio::awaitable<Response> Api::route(Request request) {
   }
   if (collection == "threads" && parts.size() <= 4) {
     co_return co_await threads_route(options_.conversations, *principal, parts, std::move(request));
+  }
+  if (collection == "imports") {
+    co_return co_await imports_route(&store_, *principal, parts, std::move(request));
   }
   if (collection == "broadcasts") {
     co_return co_await broadcasts(*principal, parts, std::move(request));
