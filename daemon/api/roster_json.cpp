@@ -353,6 +353,12 @@ Result<School> school_from_json(const std::string& id, const json& j) {
   s.language = canonical_language(s.language).value_or(s.language);
   if (auto it = j.find("defaults"); it != j.end()) {
     RETURN_IF_ERROR(preferences_from_json(*it, "defaults", s.defaults));
+    // One digest per family whatever its children's schools: the time is the family's own.
+    if (s.defaults.digest_time) {
+      return Status::invalid("defaults.digest_time",
+                             "a digest time is the family's choice (default 17:30), the same "
+                             "for every school; it cannot be set per school");
+    }
   }
   RETURN_IF_ERROR(read_string(j, "contact_line", "", s.contact_line, false));
   if (s.contact_line.size() > 160) {

@@ -212,7 +212,8 @@ PlannerOptions options_for_school(const School& school, const PlannerOptions& op
   out.default_language = school.language;
   out.school_timezone = school.timezone;
   out.school_defaults = school.defaults;
-  if (!out.school_defaults.digest_time) out.school_defaults.digest_time = "17:30";
+  // The digest time is never a school's: a family with children in two schools gets one digest.
+  out.school_defaults.digest_time = options.school_defaults.digest_time;
   return out;
 }
 

@@ -50,8 +50,8 @@ struct PlannerOptions {
   std::string school_timezone = "UTC";  // for guardians whose time zone is empty or unknown
 };
 
-// `options` with a school's defaults (language, time zone, preferences; digest 17:30 unless the
-// school says otherwise). plan_send applies it to each guardian reached through a student whose
+// `options` with a school's defaults (language, time zone, preferences; the digest time stays
+// `options`', so that a family with children in two schools gets one digest). plan_send applies it to each guardian reached through a student whose
 // StudentRoster carries a school.
 PlannerOptions options_for_school(const School& school, const PlannerOptions& options);
 
