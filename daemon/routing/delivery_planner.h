@@ -51,8 +51,8 @@ struct PlannerOptions {
 };
 
 // `options` with a school's defaults (language, time zone, preferences; the digest time stays
-// `options`', so that a family with children in two schools gets one digest). plan_send applies it to each guardian reached through a student whose
-// StudentRoster carries a school.
+// `options`', so that a family with children in two schools gets one digest). plan_send applies
+// it to each guardian reached through a student whose StudentRoster carries a school.
 PlannerOptions options_for_school(const School& school, const PlannerOptions& options);
 
 // Rule 5 alone: the earliest time from `at` outside the guardian's quiet hours (else the
