@@ -40,7 +40,8 @@ Status read_audience(const json& j, BroadcastRequest& out) {
                            "expected one of {\"all\": true}, {\"schools\": [...]}, "
                            "{\"grades\": [...]}, {\"teachers\": [...]}, {\"students\": [...]}");
   }
-  const auto& [key, value] = *j.items().begin();
+  const std::string key = j.begin().key();
+  const json& value = j.begin().value();
   const std::string field = "audience." + key;
   if (key == "all") {
     if (!value.is_boolean() || !value.get<bool>()) return Status::invalid(field, "expected true");
