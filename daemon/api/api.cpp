@@ -10,6 +10,7 @@
 #include "api/roster_json.h"
 #include "api/store_awaitable.h"
 #include "api/threads_api.h"
+#include "api/unsubscribe_page.h"
 #include "core/ids.h"
 #include "core/redact.h"
 #include "http/problem.h"
@@ -171,6 +172,9 @@ boost::asio::awaitable<Response> Api::route(Request request) {
   if (parts.size() == 2 && parts[0] == "p" && !options_.preferences_secret.empty()) {
     co_return co_await preferences_page(&store_, clock_.now(), options_.preferences_secret,
                                         parts[1], std::move(request));
+  }
+  if (parts.size() == 2 && parts[0] == "u" && options_.unsubscribe != nullptr) {
+    co_return co_await unsubscribe_page(options_.unsubscribe, parts[1], std::move(request));
   }
   if (parts.size() >= 3 && parts[0] == "hooks") {
     co_return co_await webhook(parts[1], std::move(request));

@@ -16,6 +16,7 @@
 #include "routing/delivery_planner.h"
 #include "store/conversation_store.h"
 #include "store/store.h"
+#include "store/unsubscribe_store.h"
 
 namespace homeroom::api {
 
@@ -51,6 +52,9 @@ struct ApiOptions {
   // Threads (GET/POST /v1/threads..., staff reply settings). Null: /v1/threads is 404. Must
   // outlive the Api.
   store::ConversationStore* conversations = nullptr;
+  // RFC 8058 one-click unsubscribe (/u/{token}, api/unsubscribe_page.h). Null: /u/ is 404. Must
+  // outlive the Api.
+  store::UnsubscribeStore* unsubscribe = nullptr;
 };
 
 class Api {

@@ -259,11 +259,26 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
     return render::reply_token(secret, staff, student, guardian);
   };
   conversation_options.on_new_work = [&dispatcher] { dispatcher.wake(); };
+  // List-Unsubscribe (/u/TOKEN and mailto:unsubscribe+TOKEN@): store/unsubscribe_store.h.
+  store::UnsubscribeTokens unsubscribe_tokens;
+  unsubscribe_tokens.make = [secret = *token_secret](const std::string& guardian,
+                                                     const std::string& category,
+                                                     const std::string& channel) {
+    return render::unsubscribe_token(secret, guardian, category, channel);
+  };
+  unsubscribe_tokens.verify = [secret = *token_secret](
+                                  const std::string& token, const std::string& guardian,
+                                  const std::string& category, const std::string& channel) {
+    return render::verify_unsubscribe_token(secret, token, guardian, category, channel);
+  };
+  conversation_options.unsubscribe_tokens = unsubscribe_tokens;
+  store::UnsubscribeStore unsubscribe(store, clock, unsubscribe_tokens);
   store::ConversationStore conversations(store, config.store.path, clock, conversation_options);
 
   api::ApiOptions api_options;
   api_options.inbound = &conversations;
   api_options.conversations = &conversations;
+  api_options.unsubscribe = &unsubscribe;
   api_options.planner.available_channels.clear();
   for (const auto& [channel, _] : (*channels)->routes) {
     api_options.planner.available_channels.insert(channel);

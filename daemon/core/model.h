@@ -5,7 +5,9 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -70,6 +72,9 @@ struct Guardian {
   Preferences preferences;
   // Set by the school: nothing reaches this guardian except messages marked legally required.
   bool do_not_contact = false;
+  // (channel, category) pairs the family stopped by an email's unsubscribe link (RFC 8058): that
+  // channel is skipped for that category, never for "urgent". Set by homeroom, not by the API.
+  std::set<std::pair<std::string, std::string>> unsubscribed{};
 };
 
 struct GuardianLink {

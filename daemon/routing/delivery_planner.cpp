@@ -97,24 +97,26 @@ bool usable_for(const ContactPoint& c, const std::vector<std::string>& students,
 }
 
 // Rule 4, with rule 1 and 2 applied to shared addresses.
-const ContactPoint* choose_contact(const Recipient& r,
+const ContactPoint* choose_contact(const Recipient& r, const std::string& category,
                                    const std::map<AddressKey, AddressOwners>& owners,
                                    const PlannerOptions& options, bool& blocked_by_sharing) {
   const Guardian& g = *r.guardian;
+  // A channel the family unsubscribed from for this category is skipped (never for urgent).
+  auto usable = [&](const ContactPoint& c) {
+    if (category != "urgent" && g.unsubscribed.count({c.channel, category}) != 0) return false;
+    return usable_for(c, r.student_ids, owners, options, blocked_by_sharing);
+  };
   const auto& order =
       !g.preferences.channels.empty() ? g.preferences.channels : options.school_defaults.channels;
   if (order.empty()) {
     for (const auto& c : g.contacts) {
-      if (usable_for(c, r.student_ids, owners, options, blocked_by_sharing)) return &c;
+      if (usable(c)) return &c;
     }
     return nullptr;
   }
   for (const auto& channel : order) {
     for (const auto& c : g.contacts) {
-      if (c.channel == channel &&
-          usable_for(c, r.student_ids, owners, options, blocked_by_sharing)) {
-        return &c;
-      }
+      if (c.channel == channel && usable(c)) return &c;
     }
   }
   return nullptr;  // the family (or school) chose the channels; respect it
@@ -254,7 +256,8 @@ std::vector<PlannedDelivery> plan_send(const std::vector<StudentRoster>& audienc
       continue;
     }
     bool blocked_by_sharing = false;
-    const ContactPoint* contact = choose_contact(r, owners, options, blocked_by_sharing);
+    const ContactPoint* contact =
+        choose_contact(r, message.category, owners, options, blocked_by_sharing);
     if (!contact) {
       suppress(blocked_by_sharing
                    ? "no usable contact point (shared with a guardian who may not be contacted)"

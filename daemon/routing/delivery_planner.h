@@ -14,8 +14,9 @@
 //    base time (not moved by quiet hours: the digest time is the family's, or the school's,
 //    choice).
 // 4. Channel: the first channel of the guardian's list (else the school's, else the contact points
-//    in order) with an active contact point on an available channel. None: "no usable contact
-//    point".
+//    in order) with an active contact point on an available channel, skipping a channel the
+//    guardian unsubscribed from for this category (Guardian::unsubscribed; never for "urgent").
+//    None: "no usable contact point".
 // 5. Time: base = max(now, send_at). Instant non-urgent deliveries whose base falls inside the
 //    guardian's quiet hours (else the school's), in the guardian's time zone (else the school's,
 //    else UTC), are deferred to the end of the window; urgent bypasses quiet hours, not send_at.

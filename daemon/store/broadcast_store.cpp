@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "store/json_codec.h"
 #include "store/queries.h"
+#include "store/unsubscribe_store.h"
 
 namespace homeroom::store {
 
@@ -278,6 +279,7 @@ class ChunkRosterLoader {
                             contacts_.getColumn(2).getString()});
     }
     contacts_.reset();
+    load_unsubscribed(db_, g);
     return &guardians_.emplace(id, std::move(g)).first->second;
   }
 

@@ -16,6 +16,7 @@
 #include "routing/local_time.h"
 #include "store/database.h"
 #include "store/queries.h"
+#include "store/unsubscribe_store.h"
 
 namespace homeroom::store {
 
@@ -816,6 +817,16 @@ std::string thread_by_message_id(SQLite::Database& db, std::string id) {
 InboundResult route_email(SQLite::Database& db, const InboundMessage& m,
                           const ConversationOptions& options, Millis now) {
   InboundResult r;
+  // mailto:unsubscribe+TOKEN@ (List-Unsubscribe): the same as POST /u/TOKEN. An unknown token
+  // goes on to the office inbox like any mail that matches nothing.
+  if (const std::string token = unsubscribe_token_of_address(m.to);
+      !token.empty() && options.unsubscribe_tokens.make) {
+    if (auto target = find_unsubscribe_target(db, token, options.unsubscribe_tokens)) {
+      record_unsubscribe(db, *target, m.from, now);
+      r.kind = InboundResult::Kind::kStop;
+      return r;
+    }
+  }
   std::string thread;
   if (const std::string token = reply_token_of(m.to); !token.empty()) {
     thread = thread_by_token(db, token);

@@ -18,6 +18,8 @@
 //    ConversationOptions::reply_token for threads that have none when a token is not found), else
 //    In-Reply-To / References naming an outbound Message-ID (<delivery_id@domain>), else the
 //    office inbox.
+//  - Email to unsubscribe+TOKEN@ (the List-Unsubscribe mailto:): the unsubscribe of
+//    store/unsubscribe_store.h (kStop); an unknown token goes to the office inbox.
 //
 // Thread-safe. Reads use a read-only connection of their own; writes go through the store's
 // writer (group commit), and `done` runs on the writer thread.
@@ -33,6 +35,7 @@
 
 #include "conversations/inbound.h"
 #include "store/store.h"
+#include "store/unsubscribe_store.h"
 
 namespace homeroom::store {
 
@@ -98,6 +101,8 @@ struct ConversationOptions {
       reply_token;
   // Called after something was queued (an automatic answer, a teacher's reply).
   std::function<void()> on_new_work;
+  // Unset: an email to unsubscribe+TOKEN@ is an ordinary email (office inbox).
+  UnsubscribeTokens unsubscribe_tokens{};
 };
 
 class ConversationStore final : public conversations::InboundHandler {

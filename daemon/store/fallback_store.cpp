@@ -124,6 +124,8 @@ std::optional<std::string> fall_back(SQLite::Database& db, const std::string& de
 
   for (const auto& channel : channel_order(*guardian)) {
     if (tried.count(channel) != 0 || available_channels.count(channel) == 0) continue;
+    // The family unsubscribed from this category on that channel (never urgent).
+    if (category != "urgent" && guardian->unsubscribed.count({channel, category}) != 0) continue;
     for (const auto& contact : guardian->contacts) {
       if (contact.channel != channel || contact.status != "active") continue;
       if (address_blocked(db, message_id, student_id, guardian_id, channel, contact.address,

@@ -4,6 +4,7 @@
 
 #include "store/json_codec.h"
 #include "store/queries.h"
+#include "store/unsubscribe_store.h"
 
 namespace homeroom::store {
 namespace {
@@ -265,6 +266,7 @@ std::optional<Guardian> get_guardian(SQLite::Database& db, const std::string& id
     g.contacts.push_back(
         {c.getColumn(0).getString(), c.getColumn(1).getString(), c.getColumn(2).getString()});
   }
+  load_unsubscribed(db, g);
   return g;
 }
 

@@ -127,3 +127,28 @@ TEST_CASE("contacts homeroom stopped using (gone, stopped, bounced) are skipped"
   REQUIRE(plan.size() == 1);
   CHECK(plan[0].channel == "email");
 }
+
+TEST_CASE("a channel the guardian unsubscribed from for a category is skipped for it only") {
+  auto g = guardian("g1", {{"email", "a@x.org"}, {"sms", "+15551234567"}}, {"email", "sms"});
+  g.unsubscribed = {{"email", "note"}};
+  auto r = roster_of({{g, true}});
+  auto plan = plan_message(r, note(), 0, {});
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].channel == "sms");
+  auto reminder = note();
+  reminder.category = "reminder";
+  CHECK(plan_message(r, reminder, 0, {})[0].channel == "email");
+  auto urgent = note();
+  urgent.category = "urgent";
+  CHECK(plan_message(r, urgent, 0, {})[0].channel == "email");  // urgent is never affected
+  // Without preferences (contact points in order) the same holds.
+  auto h = guardian("g1", {{"email", "a@x.org"}, {"sms", "+15551234567"}});
+  h.unsubscribed = {{"email", "note"}};
+  CHECK(plan_message(roster_of({{h, true}}), note(), 0, {})[0].channel == "sms");
+  // The only channel unsubscribed: nothing usable, recorded as suppressed.
+  auto only = guardian("g1", {{"email", "a@x.org"}}, {"email"});
+  only.unsubscribed = {{"email", "note"}};
+  auto none = plan_message(roster_of({{only, true}}), note(), 0, {});
+  REQUIRE(none.size() == 1);
+  CHECK(none[0].state == DeliveryState::kSuppressed);
+}
