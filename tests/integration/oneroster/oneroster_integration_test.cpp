@@ -185,8 +185,8 @@ TEST_CASE(
   const auto ana = bodies_to(sms, "+15551230001");
   REQUIRE(ana.size() == 1);
   CHECK(ana[0] ==
-        "Hola Ana: Maya ve a Sra. Adams a las 15:00 en Sala 3.\n\n"
-        "Hola Ana: Leo ve a Sr. Baker a las 15:40 en Sala 7.");
+        "Hola Ana: Leo ve a Sr. Baker a las 15:40 en Sala 7.\n\n"  // audience "all": by id
+        "Hola Ana: Maya ve a Sra. Adams a las 15:00 en Sala 3.");
   const auto cleo = bodies_to(sms, "+15551230003");  // from the phone column
   REQUIRE(cleo.size() == 1);
   CHECK(cleo[0] == "Hello Cleo: Ivy meets Mr. Baker at 17:20 in Room 7.");
@@ -236,7 +236,7 @@ TEST_CASE(
 
     // The same through the admin API, as a dry run.
     json files = json::object();
-    for (const auto& [name, text] : kSet) files[name] = text;
+    for (const auto& [name, csv] : kSet) files[name] = csv;
     auto api = d.daemon.call("POST", "/v1/imports/oneroster", d.admin,
                              {{"files", files}, {"dry_run", true}});
     INFO(api.body);
@@ -264,7 +264,7 @@ TEST_CASE(
     CHECK(bad_out.find("bob-at-example.net") == std::string::npos);
 
     json files = json::object();
-    for (const auto& [name, text] : bad) files[name] = text;
+    for (const auto& [name, csv] : bad) files[name] = csv;
     auto api = d.daemon.call("POST", "/v1/imports/oneroster", d.admin, {{"files", files}});
     INFO(api.body);
     REQUIRE(api.status == 422);
