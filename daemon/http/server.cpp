@@ -197,6 +197,7 @@ void begin_shutdown(const std::shared_ptr<State>& state, std::chrono::millisecon
 std::string loggable_path(std::string_view path) {
   if (path.empty()) return "-";
   if (path.rfind("/p/", 0) == 0) return "/p/...";  // a family's preferences link is a capability
+  if (path.rfind("/u/", 0) == 0) return "/u/...";  // and so is an unsubscribe link
   // A webhook may carry its secret in the URL (/hooks/<instance>/mime/<secret>): two segments only.
   if (path.rfind("/hooks/", 0) == 0) {
     const std::size_t instance_end = path.find('/', 7);

@@ -274,6 +274,11 @@ TEST_CASE("email threads: List-Unsubscribe one-click POST and mailto stop a cate
                      {"Content-Type: multipart/form-data; boundary=b"})
             .status == 200);
 
+  // The link is a capability: the access log shows "/u/...", never the token.
+  const std::string log = read_file(f.dir / "homeroomd-1.log");
+  CHECK(log.find("/u/...") != std::string::npos);
+  CHECK(log.find(path.substr(3)) == std::string::npos);
+
   // The mailto: variant for reminders, sent by the parent's mail client to the Dovecot mailbox.
   const std::string mailto_list = header(reminder, "List-Unsubscribe");
   const auto m = mailto_list.find("<mailto:");
