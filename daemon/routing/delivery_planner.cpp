@@ -85,8 +85,14 @@ int digest_minute(const Guardian& g, const PlannerOptions& options) {
 
 bool usable_for(const ContactPoint& c, const std::vector<std::string>& students,
                 const std::map<AddressKey, AddressOwners>& owners, const PlannerOptions& options,
-                bool& blocked_by_sharing) {
-  if (c.status != "active" || options.available_channels.count(c.channel) == 0) return false;
+                bool urgent, bool& blocked_by_sharing) {
+  // A number that texted STOP still gets urgent SMS where the school says so.
+  const bool stopped_but_urgent =
+      urgent && options.urgent_to_stopped && c.channel == "sms" && c.status == "stopped";
+  if ((c.status != "active" && !stopped_but_urgent) ||
+      options.available_channels.count(c.channel) == 0) {
+    return false;
+  }
   const auto& o = owners.at({c.channel, c.address});
   const bool blocked = o.owner_not_contactable ||
                        std::any_of(students.begin(), students.end(), [&](const std::string& s) {
@@ -104,7 +110,7 @@ const ContactPoint* choose_contact(const Recipient& r, const std::string& catego
   // A channel the family unsubscribed from for this category is skipped (never for urgent).
   auto usable = [&](const ContactPoint& c) {
     if (category != "urgent" && g.unsubscribed.count({c.channel, category}) != 0) return false;
-    return usable_for(c, r.student_ids, owners, options, blocked_by_sharing);
+    return usable_for(c, r.student_ids, owners, options, category == "urgent", blocked_by_sharing);
   };
   const auto& order =
       !g.preferences.channels.empty() ? g.preferences.channels : options.school_defaults.channels;
@@ -214,6 +220,7 @@ PlannerOptions options_for_school(const School& school, const PlannerOptions& op
   out.default_language = school.language;
   out.school_timezone = school.timezone;
   out.school_defaults = school.defaults;
+  out.urgent_to_stopped = school.urgent_to_stopped;
   // The digest time is never a school's: a family with children in two schools gets one digest.
   out.school_defaults.digest_time = options.school_defaults.digest_time;
   return out;

@@ -16,7 +16,8 @@
 // 4. Channel: the first channel of the guardian's list (else the school's, else the contact points
 //    in order) with an active contact point on an available channel, skipping a channel the
 //    guardian unsubscribed from for this category (Guardian::unsubscribed; never for "urgent").
-//    None: "no usable contact point".
+//    An SMS contact "stopped" by the family's STOP counts as active for "urgent" when the school
+//    says so (urgent_to_stopped). None: "no usable contact point".
 // 5. Time: base = max(now, send_at). Instant non-urgent deliveries whose base falls inside the
 //    guardian's quiet hours (else the school's), in the guardian's time zone (else the school's,
 //    else UTC), are deferred to the end of the window; urgent bypasses quiet hours, not send_at.
@@ -49,6 +50,8 @@ struct PlannerOptions {
   std::string default_language = "en";                               // the school's
   Preferences school_defaults = default_school_preferences();
   std::string school_timezone = "UTC";  // for guardians whose time zone is empty or unknown
+  // School::urgent_to_stopped: urgent SMS still reach a number that texted STOP (rule 4).
+  bool urgent_to_stopped = false;
 };
 
 // `options` with a school's defaults (language, time zone, preferences; the digest time stays

@@ -127,7 +127,13 @@ std::optional<std::string> fall_back(SQLite::Database& db, const std::string& de
     // The family unsubscribed from this category on that channel (never urgent).
     if (category != "urgent" && guardian->unsubscribed.count({channel, category}) != 0) continue;
     for (const auto& contact : guardian->contacts) {
-      if (contact.channel != channel || contact.status != "active") continue;
+      // Urgent SMS still reach a number that texted STOP where the school says so.
+      const bool stopped_but_urgent = category == "urgent" && contact.channel == "sms" &&
+                                      contact.status == "stopped" &&
+                                      school_rules(db, student_id).urgent_to_stopped;
+      if (contact.channel != channel || (contact.status != "active" && !stopped_but_urgent)) {
+        continue;
+      }
       if (address_blocked(db, message_id, student_id, guardian_id, channel, contact.address,
                           legally_required)) {
         continue;

@@ -152,3 +152,25 @@ TEST_CASE("a channel the guardian unsubscribed from for a category is skipped fo
   REQUIRE(none.size() == 1);
   CHECK(none[0].state == DeliveryState::kSuppressed);
 }
+
+TEST_CASE("urgent SMS reach a STOPped number only when the school says so") {
+  auto g =
+      guardian("g1", {{"sms", "+15551234567", "stopped"}, {"email", "a@x.org"}}, {"sms", "email"});
+  StudentRoster r = roster_of({{g, true}});
+  School school;
+  school.id = "sch1";
+  r.school = school;
+  auto urgent = note();
+  urgent.category = "urgent";
+  // The default policy: a STOPped number gets nothing, urgent goes by the next channel.
+  CHECK(plan_message(r, urgent, 0, {})[0].channel == "email");
+  r.school->urgent_to_stopped = true;
+  auto plan = plan_message(r, urgent, 0, {});
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].channel == "sms");
+  CHECK(plan[0].address == "+15551234567");
+  CHECK(plan_message(r, note(), 0, {})[0].channel == "email");  // non-urgent: still stopped
+  // Only "stopped" (the family's STOP) is overridden, not a bounced or gone contact.
+  r.guardians[0].contacts[0].status = "gone";
+  CHECK(plan_message(r, urgent, 0, {})[0].channel == "email");
+}

@@ -309,6 +309,13 @@ TEST_CASE("urgent SMS stay queued after STOP when the school says so", "[convers
   f.sms("+15550000001", "DỪNG");
   CHECK(f.scalar("SELECT state FROM deliveries WHERE message_id = '" + urgent + "'") == "queued");
   CHECK(f.auto_sms().at(0).second.find("Bạn sẽ không") == 0);
+  // Urgent messages sent after the STOP are planned to the stopped number too; notes are not.
+  const auto later = f.note("t1", "urgent");
+  CHECK(f.count("SELECT COUNT(*) FROM deliveries WHERE message_id = '" + later +
+                "' AND channel = 'sms' AND address = '+15551230001' AND state = 'queued'") == 1);
+  const auto note = f.note("t1");
+  CHECK(f.count("SELECT COUNT(*) FROM deliveries WHERE message_id = '" + note +
+                "' AND channel = 'sms' AND state = 'queued'") == 0);
 }
 
 TEST_CASE("HELP answers with the school's contact line", "[conversations]") {
