@@ -139,13 +139,13 @@ struct Peers {
   }
 };
 
-struct School {
+struct SchoolFixture {
   TempDir dir;
   Peers peers{dir};
   Daemon daemon;
   std::string admin, lee;
 
-  explicit School(const std::string& log_level) : daemon(dir, peers.config()) {
+  explicit SchoolFixture(const std::string& log_level) : daemon(dir, peers.config()) {
     if (log_level != "info") set_log_level(log_level);
     admin = daemon.token(Role::kAdmin);
     daemon.start();
@@ -232,7 +232,7 @@ struct School {
 TEST_CASE("channels: one family, sms then email then push, each at its real peer") {
   const std::string level = GENERATE(as<std::string>{}, "info", "debug");
   INFO("log level " << level);
-  School s(level);
+  SchoolFixture s(level);
 
   const std::string sms_text = "Maya ayudó a dos compañeros.";
   const auto by_sms = s.note(sms_text);

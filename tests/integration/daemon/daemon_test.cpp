@@ -9,12 +9,12 @@ using nlohmann::json;
 
 namespace {
 
-struct School {
+struct SchoolFixture {
   TempDir dir;
   Daemon daemon{dir, outbox_channels(dir / "outbox")};
   std::string admin, lee;
 
-  School() {
+  SchoolFixture() {
     admin = daemon.token(Role::kAdmin);
     daemon.start();
     put("/v1/staff/t1", {{"name", "Ms. Lee"}, {"email", "lee@school.example.org"}});
@@ -104,7 +104,7 @@ struct School {
 
 TEST_CASE(
     "a teacher's note reaches each allowed guardian through the outbox, never the restricted one") {
-  School s;
+  SchoolFixture s;
   auto r = s.daemon.call("POST", "/v1/messages", s.lee, s.note());
   INFO(r.body);
   REQUIRE(r.status == 202);
@@ -144,7 +144,7 @@ TEST_CASE(
 }
 
 TEST_CASE("the same Idempotency-Key returns the first answer and creates nothing new") {
-  School s;
+  SchoolFixture s;
   auto first = s.daemon.call("POST", "/v1/messages", s.lee, s.note(), {"Idempotency-Key: abc-1"});
   REQUIRE(first.status == 202);
   auto again = s.daemon.call("POST", "/v1/messages", s.lee, s.note(), {"Idempotency-Key: abc-1"});
@@ -164,7 +164,7 @@ TEST_CASE("the same Idempotency-Key returns the first answer and creates nothing
 }
 
 TEST_CASE("bad input gets a clear problem and changes nothing") {
-  School s;
+  SchoolFixture s;
   auto post = [&](const std::string& token, const std::string& body,
                   std::vector<std::string> headers = {"Content-Type: application/json"}) {
     headers.push_back("Authorization: Bearer " + token);
@@ -236,7 +236,7 @@ TEST_CASE("bad input gets a clear problem and changes nothing") {
 }
 
 TEST_CASE("guardian preferences round-trip through the API") {
-  School s;
+  SchoolFixture s;
   json g = {{"given_name", "Dee"},
             {"family_name", "Diaz"},
             {"language", "pt_br"},
@@ -261,7 +261,7 @@ TEST_CASE("guardian preferences round-trip through the API") {
 }
 
 TEST_CASE("a teacher cannot read messages about another teacher's students") {
-  School s;
+  SchoolFixture s;
   auto r = s.daemon.call("POST", "/v1/messages", s.admin, s.note("s2"));
   REQUIRE(r.status == 202);
   auto id = json::parse(r.body)["id"].get<std::string>();
@@ -270,7 +270,7 @@ TEST_CASE("a teacher cannot read messages about another teacher's students") {
 }
 
 TEST_CASE("SIGTERM drains and exits 0 - the data is there after a restart") {
-  School s;
+  SchoolFixture s;
   auto r = s.daemon.call("POST", "/v1/messages", s.lee, s.note());
   REQUIRE(r.status == 202);
   s.daemon.process().signal(SIGTERM);

@@ -26,13 +26,13 @@ std::string channel_config(int smtp_port) {
          kSmtpUser + "\"\npassword = \"" + kSmtpPassword + "\"\ntimeout_ms = 10000\n";
 }
 
-struct School {
+struct SchoolFixture {
   TempDir dir;
   SmtpServer smtp;
   Daemon daemon;
   std::string admin, lee;
 
-  School()
+  SchoolFixture()
       : smtp(dir, {"--auth", std::string(kSmtpUser) + ":" + kSmtpPassword}),
         daemon(dir, channel_config(smtp.port)) {
     admin = daemon.token(Role::kAdmin);
@@ -95,7 +95,7 @@ struct School {
 }  // namespace
 
 TEST_CASE("a note arrives by SMTP and survives a real mail parser") {
-  School s;
+  SchoolFixture s;
   const std::string body = "Maya ayudó a dos compañeras <hoy> & terminó temprano.\n\n¡Gracias!";
   const auto d = s.settled_delivery(s.note("note", body));
   INFO(s.daemon.process().output());
@@ -135,7 +135,7 @@ TEST_CASE("a note arrives by SMTP and survives a real mail parser") {
 }
 
 TEST_CASE("an urgent message carries no List-Unsubscribe") {
-  School s;
+  SchoolFixture s;
   const auto d = s.settled_delivery(s.note("urgent", "Cierre de la escuela hoy a las 12."));
   CHECK(d["state"] == "sent");
   const auto messages = s.smtp.messages(1);

@@ -35,14 +35,14 @@ std::string channels(int twilio_port, int smtp_port) {
          std::to_string(smtp_port) + "\"\nrequire_tls = false  # loopback test peer\n";
 }
 
-struct School {
+struct SchoolFixture {
   TempDir dir;
   TwilioFake twilio;
   SmtpServer smtp;
   Daemon daemon;
   std::string public_url, admin, lee, kim;
 
-  School()
+  SchoolFixture()
       : twilio(dir, kSid, kToken, {"--stopped", std::string(kStopped) + "," + kStoppedOnly}),
         smtp(dir, {}),
         daemon(dir, channels(twilio.port, smtp.port)) {
@@ -130,7 +130,7 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 }  // namespace
 
 TEST_CASE("fallback: a stopped SMS number falls back to email and the chain shows it") {
-  School s;
+  SchoolFixture s;
   const std::string id = s.note("s1");
   const json m = s.settled(id, 2);
   INFO(m.dump(2));
@@ -160,7 +160,7 @@ TEST_CASE("fallback: a stopped SMS number falls back to email and the chain show
 }
 
 TEST_CASE("fallback: an undelivered status callback on a sent SMS falls back to email") {
-  School s;
+  SchoolFixture s;
   const std::string id = s.note("s2");
   json sent;
   for (int i = 0; i < 3000; ++i) {
@@ -201,7 +201,7 @@ TEST_CASE("fallback: an undelivered status callback on a sent SMS falls back to 
 }
 
 TEST_CASE("reach report: unreached families and families with no message in the period") {
-  School s;
+  SchoolFixture s;
   const std::string id = s.note("s3");  // g3 has only the stopped number
   const json m = s.settled(id, 1);
   REQUIRE(m["guardians"][0]["outcome"] == "unreached");

@@ -66,7 +66,7 @@ std::string form_post(const std::string& url, const std::string& body) {
   return std::to_string(r.status) + "\n" + r.body;
 }
 
-struct School {
+struct SchoolFixture {
   TempDir dir;
   std::filesystem::path outbox;
   Daemon daemon;
@@ -74,7 +74,7 @@ struct School {
   std::string public_url;
   std::string secret;  // the store's token secret, as the daemon reads it
 
-  School() : outbox(dir / "outbox"), daemon(dir, outbox_channels(dir / "outbox")) {
+  SchoolFixture() : outbox(dir / "outbox"), daemon(dir, outbox_channels(dir / "outbox")) {
     std::filesystem::create_directories(outbox);
     pin_public_url();
     admin = daemon.token(Role::kAdmin);
@@ -156,7 +156,7 @@ struct School {
 }  // namespace
 
 TEST_CASE("a family changes channel order, language and quiet hours in a real browser") {
-  School s;
+  SchoolFixture s;
   const std::string link = s.link_from_email();
   const std::string token = link.substr(link.rfind('/') + 1);
   // The link the email carries is ours: signed for g1 with the store's secret, good for 30 days.
@@ -203,7 +203,7 @@ TEST_CASE("a family changes channel order, language and quiet hours in a real br
 }
 
 TEST_CASE("expired and tampered links and a bad quiet hour change nothing") {
-  School s;
+  SchoolFixture s;
   const json before = s.guardian();
   REQUIRE(before["preferences"]["channels"] == json({"email", "sms"}));
   REQUIRE(!before["preferences"].contains("quiet_hours"));

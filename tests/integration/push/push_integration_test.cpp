@@ -38,7 +38,7 @@ int start_peer(std::unique_ptr<Process>& process, std::vector<std::string> argv,
   return port;
 }
 
-struct School {
+struct SchoolFixture {
   TempDir dir;
   std::unique_ptr<Daemon> daemon;
   std::string admin, lee;
@@ -161,7 +161,7 @@ struct WebPushPeer {
 }  // namespace
 
 TEST_CASE("homeroomd delivers a Web Push notification a browser can decrypt", "[push]") {
-  School s;
+  SchoolFixture s;
   WebPushPeer peer(s.dir);
   s.start(peer.config(), peer.contact("/sub/ana"));
   const auto d = s.settled_delivery(s.message("urgent", "Salida temprano hoy a las 12:30."));
@@ -184,7 +184,7 @@ TEST_CASE("homeroomd delivers a Web Push notification a browser can decrypt", "[
 
 TEST_CASE("homeroomd: a push subscription the service reports gone fails as contact gone",
           "[push]") {
-  School s;
+  SchoolFixture s;
   WebPushPeer peer(s.dir);
   s.start(peer.config(), peer.contact("/sub/expired"));
   const auto d = s.settled_delivery(s.message("note", "Maya ayudó a dos compañeras."));
@@ -196,7 +196,7 @@ TEST_CASE("homeroomd: a push subscription the service reports gone fails as cont
 }
 
 TEST_CASE("homeroomd delivers through FCM, signing in with the service account", "[push]") {
-  School s;
+  SchoolFixture s;
   auto [code, out] = run_command({"/usr/bin/openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
                                   "rsa_keygen_bits:2048", "-out", (s.dir / "sa.pem").string()},
                                  s.dir / "openssl.log");

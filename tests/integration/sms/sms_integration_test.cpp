@@ -26,7 +26,7 @@ std::string sms_channel(int fake_port, const std::string& channel_extra) {
          "\"\n";
 }
 
-struct School {
+struct SchoolFixture {
   TempDir dir;
   TwilioFake fake;
   Daemon daemon;
@@ -35,8 +35,8 @@ struct School {
 
   // `channel_extra`: keys of [channels.sms] (e.g. max_segments); `with_public_url`:
   // server.public_url = the daemon's own loopback URL.
-  explicit School(std::vector<std::string> fake_switches = {},
-                  const std::string& channel_extra = "", bool with_public_url = false)
+  explicit SchoolFixture(std::vector<std::string> fake_switches = {},
+                         const std::string& channel_extra = "", bool with_public_url = false)
       : fake(dir, kSid, kToken, {"--stopped", kStopped}, fake_switches),
         // backoff_base_seconds = 1: a 500 is retried after a second, not the default two.
         daemon(dir, "[queue]\nbackoff_base_seconds = 1\npoll_interval_ms = 20\n" +
@@ -124,7 +124,7 @@ std::string lowercase(std::string text) {
 }  // namespace
 
 TEST_CASE("sms: a note reaches the Twilio fake as the exact form request") {
-  School s;
+  SchoolFixture s;
   const auto d = s.settled_delivery(s.note("s1"));
   INFO(d.dump());
   CHECK(d["state"] == "sent");
@@ -151,7 +151,7 @@ TEST_CASE("sms: a note reaches the Twilio fake as the exact form request") {
 }
 
 TEST_CASE("sms: Twilio 21610 fails the delivery as contact stopped and marks the contact") {
-  School s;
+  SchoolFixture s;
   const auto d = s.settled_delivery(s.note("s2"));
   INFO(d.dump());
   CHECK(d["state"] == "failed");
@@ -172,7 +172,7 @@ TEST_CASE("sms: Twilio 21610 fails the delivery as contact stopped and marks the
 }
 
 TEST_CASE("sms: 429 with Retry-After, then success: retried and sent") {
-  School s({"--throttle-first", "1"});
+  SchoolFixture s({"--throttle-first", "1"});
   const auto d = s.settled_delivery(s.note("s1"));
   INFO(d.dump());
   CHECK(d["state"] == "sent");
@@ -183,7 +183,7 @@ TEST_CASE("sms: 429 with Retry-After, then success: retried and sent") {
 }
 
 TEST_CASE("sms: 500, then success: retried and sent") {
-  School s({"--fail-first", "1"});
+  SchoolFixture s({"--fail-first", "1"});
   const auto d = s.settled_delivery(s.note("s1"));
   INFO(d.dump());
   CHECK(d["state"] == "sent");
@@ -192,7 +192,7 @@ TEST_CASE("sms: 500, then success: retried and sent") {
 }
 
 TEST_CASE("sms: segments are recorded, and a text over max_segments is never sent") {
-  School s({}, "max_segments = 2\n");
+  SchoolFixture s({}, "max_segments = 2\n");
   // With the 9 characters of "Ms. Lee: " in front: 159 GSM-7 characters are 1 segment, 209 are
   // 2 (153 per part), 409 are 3, over the limit.
   const auto one = s.settled_delivery(s.note("s1", std::string(150, 'a')));
@@ -210,7 +210,7 @@ TEST_CASE("sms: segments are recorded, and a text over max_segments is never sen
 }
 
 TEST_CASE("sms: signed status callbacks move the delivery forward only") {
-  School s({}, "", /*with_public_url=*/true);
+  SchoolFixture s({}, "", /*with_public_url=*/true);
   const std::string id = s.note("s1");
   const auto sent = s.settled_delivery(id);
   REQUIRE(sent["state"] == "sent");
