@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <fstream>
 #include <thread>
@@ -163,6 +164,16 @@ std::unique_ptr<conversations::ImapPoller> make_imap_poller(const ImapConfig& im
   options.poll_interval = imap.poll_interval;
   return std::make_unique<conversations::ImapPoller>(transport, store, *handler, clock,
                                                      std::move(options));
+}
+
+// Every few minutes: held SMS whose "which teacher?" question nobody answered within 24 h go to
+// the office inbox (store/conversation_store.h). Stops with the io_context.
+void release_held_periodically(asio::steady_timer& timer, store::ConversationStore& conversations) {
+  conversations.release_unanswered([](const Result<int>&) {});
+  timer.expires_after(std::chrono::minutes(5));
+  timer.async_wait([&timer, &conversations](const boost::system::error_code& ec) {
+    if (!ec) release_held_periodically(timer, conversations);
+  });
 }
 
 // Runs on the io_context; re-arms itself for SIGHUP, begins the drain on SIGTERM/SIGINT.
@@ -339,6 +350,8 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   server.start();
   dispatcher.start();
   if (imap_poller) imap_poller->start();
+  asio::steady_timer held_timer(io);
+  release_held_periodically(held_timer, conversations);
   api.resume_broadcasts();  // planning a crash interrupted goes on where it stopped
   const bool v6 = config.server.listen_host.find(':') != std::string::npos;
   spdlog::info("homeroomd listening on http://{}{}{}:{} ({} channel instances, store {})",

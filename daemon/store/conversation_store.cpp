@@ -884,7 +884,64 @@ InboundResult receive_inbound(SQLite::Database& db, const InboundMessage& m,
   return route_email(db, m, options, now);
 }
 
+// Held messages whose question nobody answered within the window: each (number, pool number)
+// group whose first message is that old goes to the office inbox, in order, with its times.
+int release_unanswered_held(SQLite::Database& db, Millis now) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  {
+    SQLite::Statement q(db,
+                        "SELECT guardian_phone, pool_number FROM held_inbound GROUP BY "
+                        "guardian_phone, pool_number HAVING MIN(received_at) <= ?");
+    q.bind(1, now - kHeldAnswerWindow);
+    while (q.executeStep())
+      pairs.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
+  }
+  int moved = 0;
+  for (const auto& [phone, pool] : pairs) {
+    SQLite::Statement held(db,
+                           "SELECT body, original, provider_id, received_at FROM held_inbound "
+                           "WHERE guardian_phone = ? AND pool_number = ? ORDER BY id");
+    held.bind(1, phone);
+    held.bind(2, pool);
+    while (held.executeStep()) {
+      InboundMessage m;
+      m.channel = "sms";
+      m.source = "held";
+      m.from = phone;
+      m.to = pool;
+      m.text = held.getColumn(0).getString();
+      m.original = held.getColumn(1).getString();
+      m.provider_id = held.getColumn(2).getString();
+      m.received_at = held.getColumn(3).getInt64();
+      office_for(db, m, m.received_at);
+      ++moved;
+    }
+    SQLite::Statement drop(db,
+                           "DELETE FROM held_inbound WHERE guardian_phone = ? AND pool_number = ?");
+    drop.bind(1, phone);
+    drop.bind(2, pool);
+    drop.exec();
+  }
+  return moved;
+}
+
 }  // namespace
+
+void ConversationStore::release_unanswered(Done<int> done) {
+  auto moved = std::make_shared<int>(0);
+  store_.writer().submit(
+      [this, moved](SQLite::Database& db) {
+        *moved = release_unanswered_held(db, clock_.now());
+        return Status{};
+      },
+      [moved, done = std::move(done)](Status s) {
+        if (!s.is_ok()) return done(s);
+        if (*moved > 0) {
+          spdlog::info("held replies: {} unanswered for 24 h moved to the office inbox", *moved);
+        }
+        done(*moved);
+      });
+}
 
 void link_note_to_threads(SQLite::Database& db, const NewMessage& message,
                           const std::vector<std::pair<std::string, PlannedDelivery>>& deliveries,

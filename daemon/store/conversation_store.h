@@ -94,6 +94,9 @@ struct InboundResult {
 };
 const char* inbound_kind_name(InboundResult::Kind kind);
 
+// How long a held message waits for the family to answer the "which teacher?" question.
+inline constexpr Millis kHeldAnswerWindow = 24LL * 60 * 60 * 1000;
+
 struct ConversationOptions {
   // render::reply_token with the daemon's token secret: the token in a thread's Reply-To.
   std::function<std::string(const std::string& staff_id, const std::string& student_id,
@@ -126,6 +129,11 @@ class ConversationStore final : public conversations::InboundHandler {
   // Returns the new message's id. kConflict when there is no way back (no channel, stopped SMS).
   void post_reply(std::string thread_id, Principal principal, std::string body,
                   Done<std::string> done);
+
+  // Held SMS (the "which teacher?" question) with no answer for kHeldAnswerWindow go to the
+  // school's office inbox, never dropped; returns how many moved. The daemon calls it
+  // periodically.
+  void release_unanswered(Done<int> done);
 
   void put_reply_settings(std::string staff_id, ReplySettings settings, StatusDone done);
   Result<ReplySettings> reply_settings(const std::string& staff_id);

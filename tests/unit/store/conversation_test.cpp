@@ -252,6 +252,35 @@ TEST_CASE("a pool of one number: the question routes the held reply", "[conversa
                 f.thread_of("t2") + "'") == 0);
 }
 
+TEST_CASE("held replies nobody answered the question for go to the office inbox after 24 h",
+          "[conversations]") {
+  Fixture f({"+15550000009"});
+  f.note("t1");
+  f.clock.advance(std::chrono::milliseconds(1000));
+  f.note("t2");
+  REQUIRE(f.sms("+15550000009", "Can we meet Tuesday?").kind == store::InboundResult::Kind::kHeld);
+  f.clock.advance(std::chrono::hours(1));
+  REQUIRE(f.sms("+15550000009", "After 3pm").kind == store::InboundResult::Kind::kHeld);
+  auto release = [&] {
+    auto r = wait<Result<int>>([&](auto done) { f.conversations->release_unanswered(done); });
+    REQUIRE(r.is_ok());
+    return *r;
+  };
+  f.clock.advance(std::chrono::hours(22));  // 23 h after the first: still waiting
+  CHECK(release() == 0);
+  CHECK(f.count("SELECT COUNT(*) FROM held_inbound") == 2);
+  f.clock.advance(std::chrono::hours(1) + std::chrono::seconds(1));
+  CHECK(release() == 2);  // the whole group, in order
+  CHECK(f.count("SELECT COUNT(*) FROM held_inbound") == 0);
+  CHECK(f.scalar("SELECT group_concat(tm.body, '|') FROM thread_messages tm JOIN threads t ON "
+                 "t.id = tm.thread_id WHERE t.kind = 'office' AND tm.direction = 'in' ORDER BY "
+                 "tm.id") == "Can we meet Tuesday?|After 3pm");
+  CHECK(f.count("SELECT COUNT(*) FROM threads WHERE kind = 'office' AND school_id = 'sch1'") == 1);
+  CHECK(release() == 0);
+  // A later message from the number is a fresh start: held again, the question asked again.
+  CHECK(f.sms("+15550000009", "Hello?").kind == store::InboundResult::Kind::kHeld);
+}
+
 TEST_CASE("the disambiguation question is in the guardian's language", "[conversations]") {
   Fixture f({"+15550000009"});
   f.put_guardian("es-MX");
