@@ -186,7 +186,7 @@ TEST_CASE("config: unknown keys are errors naming them, at every level") {
         "email, inbound, channels)");
   CHECK(error_of(std::string(kChannels) + "chanel = \"sms\"\n") ==
         "t.toml:5:1: channels.email.chanel: unknown key (expected one of: plugin, channel, "
-        "max_segments, receive_only, settings)");
+        "max_segments, receive_only, rate_per_second, segments_per_second, settings)");
   CHECK(error_of(std::string("queue.retries = 3\n") + kChannels)
             .rfind("t.toml:1:7: queue.retries: unknown key", 0) == 0);
 }
