@@ -60,6 +60,8 @@ struct School {
   std::string office_email;              // where replies that match no thread go
   std::vector<std::string> sms_numbers;  // the pool of sending numbers (E.164)
   bool urgent_to_stopped = false;        // urgent SMS still reach numbers that sent STOP
+  // Conference reminders: minutes before each slot, one reminder per entry (3 days, 2 hours).
+  std::vector<int> conference_reminders{4320, 120};
 };
 
 struct Guardian {
@@ -91,6 +93,18 @@ struct Student {
   std::vector<std::string> staff;  // teachers of this student
   std::vector<GuardianLink> guardians;
   std::string school_id{};  // "" : the deployment's defaults
+};
+
+// A family's conference slot (PUT /v1/conferences/{id}, homeroomctl import conferences): the
+// student's guardians get reminders before it (routing/conference_reminders.h).
+struct Conference {
+  std::string id;
+  std::string student_id;
+  std::string staff_id;  // the teacher (or other staff) the family meets
+  Millis starts_at = 0;
+  int duration_minutes = 0;
+  std::string place;
+  std::string note{};  // optional, shown as written in every language ("Room 12B, east door")
 };
 
 // Who is calling the API: an admin, or a teacher acting as one staff member.

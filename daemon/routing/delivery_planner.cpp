@@ -215,6 +215,14 @@ Millis outside_quiet_hours(const Guardian& g, const std::string& category, Milli
   return defer_past_window(resolve_zone(g.timezone, options.school_timezone), *window, at);
 }
 
+Millis before_quiet_hours(const Guardian& g, const std::string& category, Millis at,
+                          const PlannerOptions& options) {
+  if (category == "urgent") return at;
+  const auto window = quiet_window(g, options);
+  if (!window) return at;
+  return advance_before_window(resolve_zone(g.timezone, options.school_timezone), *window, at);
+}
+
 PlannerOptions options_for_school(const School& school, const PlannerOptions& options) {
   PlannerOptions out = options;
   out.default_language = school.language;

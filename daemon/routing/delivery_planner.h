@@ -65,6 +65,13 @@ PlannerOptions options_for_school(const School& school, const PlannerOptions& op
 Millis outside_quiet_hours(const Guardian& g, const std::string& category, Millis at,
                            const PlannerOptions& options);
 
+// Rule 5 turned around, for what must arrive before an event (a conference reminder): the latest
+// time at or before `at` outside the guardian's quiet hours (else the school's), in their time
+// zone, i.e. one minute before the window holding `at` begins; `at` itself for "urgent" or
+// without quiet hours.
+Millis before_quiet_hours(const Guardian& g, const std::string& category, Millis at,
+                          const PlannerOptions& options);
+
 // One send to several students (a broadcast); see the rules above.
 std::vector<PlannedDelivery> plan_send(const std::vector<StudentRoster>& audience,
                                        const NewMessage& message, Millis now,

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 namespace homeroom::routing {
 namespace {
@@ -98,6 +99,47 @@ Millis next_local_time(const date::time_zone* zone, int minute_of_day, Millis t)
     }
   }
   return t;  // unreachable for a real zone: a local time recurs every day
+}
+
+Millis advance_before_window(const date::time_zone* zone, const LocalWindow& window, Millis t) {
+  // Each step moves to just before the start of the window holding t; one step is enough except
+  // where a DST change puts that minute inside a window too, hence the small bound.
+  for (int step = 0; step < 4 && window.contains(local_minute(zone, t)); ++step) {
+    const auto day = local_day(zone, t);
+    std::optional<Millis> start;
+    for (int d = 0; d >= -2 && !start; --d) {
+      for (auto choose : {date::choose::latest, date::choose::earliest}) {
+        const Millis candidate = at_local(zone, day + date::days{d}, window.start, choose);
+        if (candidate <= t) {
+          start = candidate;
+          break;
+        }
+      }
+    }
+    if (!start) break;  // cannot happen in a real zone; keep t rather than loop
+    t = *start - std::chrono::duration_cast<milliseconds>(minutes{1}).count();
+  }
+  return t;
+}
+
+Millis local_days_before(const date::time_zone* zone, Millis t, int days) {
+  const auto local = zone->to_local(to_sys_time(t)) - date::days{days};
+  return to_millis(date::floor<milliseconds>(zone->to_sys(local, date::choose::earliest)));
+}
+
+LocalDateTime local_date_time(const date::time_zone* zone, Millis t) {
+  const auto sys = to_sys_time(t);
+  const auto local = zone->to_local(sys);
+  const auto day = date::floor<date::days>(local);
+  const date::year_month_day ymd{day};
+  LocalDateTime out;
+  out.year = static_cast<int>(ymd.year());
+  out.month = static_cast<int>(static_cast<unsigned>(ymd.month()));
+  out.day = static_cast<int>(static_cast<unsigned>(ymd.day()));
+  out.weekday = static_cast<int>(date::weekday{day}.c_encoding());
+  out.minute_of_day = static_cast<int>(date::floor<minutes>(local - day).count());
+  out.abbreviation = zone->get_info(date::floor<std::chrono::seconds>(sys)).abbrev;
+  return out;
 }
 
 }  // namespace homeroom::routing

@@ -40,4 +40,26 @@ Millis defer_past_window(const date::time_zone* zone, const LocalWindow& window,
 // time does not exist, the DST transition that skips it).
 Millis next_local_time(const date::time_zone* zone, int minute_of_day, Millis t);
 
+// `t` itself when it is outside the window, else one minute before the start of the window that
+// holds `t` (its last start at or before `t`; on a day when the start time does not exist, the
+// DST transition that skips it): the latest moment before `t` outside the window, for what must
+// come before an event rather than after the night.
+Millis advance_before_window(const date::time_zone* zone, const LocalWindow& window, Millis t);
+
+// The same local wall-clock time `days` days before `t` ("3 days before 15:00" is 15:00 three
+// local days earlier, 71 or 73 hours before across a DST change). A time that does not exist that
+// day resolves to the transition; one that occurs twice, to the earlier.
+Millis local_days_before(const date::time_zone* zone, Millis t, int days);
+
+// Instant `t` as a calendar reads it in `zone`.
+struct LocalDateTime {
+  int year = 0;
+  int month = 0;    // 1..12
+  int day = 0;      // 1..31
+  int weekday = 0;  // 0 = Sunday .. 6 = Saturday
+  int minute_of_day = 0;
+  std::string abbreviation;  // "CST", "CEST", "UTC", "-03"
+};
+LocalDateTime local_date_time(const date::time_zone* zone, Millis t);
+
 }  // namespace homeroom::routing
