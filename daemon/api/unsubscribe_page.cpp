@@ -25,6 +25,7 @@ struct Words {
   const char* other;
   const char* by_email;
   const char* by_other;  // {channel}
+  const char* conference;
 };
 
 const Words& words_for(const std::string& language) {
@@ -38,7 +39,8 @@ const Words& words_for(const std::string& language) {
                          "reminders",
                          "these messages",
                          "by email",
-                         "by {channel}"};
+                         "by {channel}",
+                         "conference reminders"};
   static const Words kEs{"es",
                          "Cancelar suscripción",
                          "¿Dejar de recibir {what} {channel}?",
@@ -49,7 +51,8 @@ const Words& words_for(const std::string& language) {
                          "recordatorios",
                          "estos mensajes",
                          "por correo electrónico",
-                         "por {channel}"};
+                         "por {channel}",
+                         "recordatorios de reuniones"};
   return language.rfind("es", 0) == 0 ? kEs : kEn;
 }
 
@@ -59,9 +62,10 @@ std::string replace(std::string s, const std::string& key, const std::string& va
 }
 
 std::string sentence(const char* pattern, const Words& w, const store::UnsubscribeTarget& t) {
-  const char* what = t.category == "note"       ? w.note
-                     : t.category == "reminder" ? w.reminder
-                                                : w.other;
+  const char* what = t.category == "note"         ? w.note
+                     : t.category == "reminder"   ? w.reminder
+                     : t.category == "conference" ? w.conference
+                                                  : w.other;
   const std::string channel =
       t.channel == "email" ? w.by_email : replace(w.by_other, "{channel}", t.channel);
   return replace(replace(pattern, "{what}", what), "{channel}", channel);

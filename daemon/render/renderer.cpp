@@ -20,6 +20,7 @@ struct Words {
   const char* digest;       // a digest's subject
   const char* item_from;    // a digest entry's heading: "{author} about {student}:"
   const char* item_about;   // ... without an author: "About {student}:"
+  const char* conference;   // "Conference reminder: {student}"
 };
 
 const Words& words_for(const std::string& language) {
@@ -32,7 +33,8 @@ const Words& words_for(const std::string& language) {
                          "Choose how, when and in which language we contact you: {link}",
                          "Your messages from school",
                          "{author} about {student}:",
-                         "About {student}:"};
+                         "About {student}:",
+                         "Conference reminder: {student}"};
   static const Words kEs{"Nota de {author} sobre {student}",
                          "Nota sobre {student}",
                          "Recordatorio sobre {student}",
@@ -42,7 +44,8 @@ const Words& words_for(const std::string& language) {
                          "Elija cómo, cuándo y en qué idioma le contactamos: {link}",
                          "Sus mensajes de la escuela",
                          "{author} sobre {student}:",
-                         "Sobre {student}:"};
+                         "Sobre {student}:",
+                         "Recordatorio de reunión: {student}"};
   if (language == "es" || language.rfind("es-", 0) == 0) return kEs;
   return kEn;
 }
@@ -239,6 +242,7 @@ std::string subject_for(const LeasedDelivery& d) {
   if (!d.digest.empty()) return w.digest;
   if (d.category == "urgent") return fill(w.urgent, d);
   if (d.category == "reminder") return fill(w.reminder, d);
+  if (d.category == "conference") return fill(w.conference, d);
   return fill(d.author_name.empty() ? w.note_about : w.note_from, d);
 }
 
