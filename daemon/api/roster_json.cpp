@@ -340,10 +340,11 @@ json to_json(const Staff& s) {
 Result<School> school_from_json(const std::string& id, const json& j) {
   School s;
   s.id = id;
-  RETURN_IF_ERROR(only_keys(j,
-                            {"id", "name", "timezone", "language", "defaults", "contact_line",
-                             "office_email", "sms_numbers", "urgent_to_stopped"},
-                            ""));
+  RETURN_IF_ERROR(
+      only_keys(j,
+                {"id", "name", "timezone", "language", "defaults", "contact_line", "office_email",
+                 "sms_numbers", "urgent_to_stopped", "conference_reminders"},
+                ""));
   RETURN_IF_ERROR(read_string(j, "name", "", s.name, true));
   RETURN_IF_ERROR(validate_name("name", s.name));
   RETURN_IF_ERROR(read_string(j, "timezone", "", s.timezone, false));
@@ -386,6 +387,31 @@ Result<School> school_from_json(const std::string& id, const json& j) {
     if (!it->is_boolean()) return Status::invalid("urgent_to_stopped", "expected true or false");
     s.urgent_to_stopped = it->get<bool>();
   }
+  if (auto it = j.find("conference_reminders"); it != j.end()) {
+    // Minutes before each conference slot; at most 30 days ahead, a handful of rules.
+    constexpr int kMaxMinutes = 30 * 24 * 60;
+    constexpr std::size_t kMaxRules = 8;
+    if (!it->is_array() || it->size() > kMaxRules) {
+      return Status::invalid("conference_reminders",
+                             "expected an array of at most 8 numbers of minutes before a "
+                             "conference, e.g. [4320, 120]");
+    }
+    s.conference_reminders.clear();
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const std::string field = "conference_reminders[" + std::to_string(i) + "]";
+      const json& v = (*it)[i];
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 1 ||
+          v.get<std::int64_t>() > kMaxMinutes) {
+        return Status::invalid(field, "expected whole minutes from 1 to 43200 (30 days)");
+      }
+      const int minutes = v.get<int>();
+      if (std::find(s.conference_reminders.begin(), s.conference_reminders.end(), minutes) !=
+          s.conference_reminders.end()) {
+        return Status::invalid(field, "listed twice");
+      }
+      s.conference_reminders.push_back(minutes);
+    }
+  }
   return s;
 }
 
@@ -398,7 +424,8 @@ json to_json(const School& s) {
           {"contact_line", s.contact_line},
           {"office_email", s.office_email},
           {"sms_numbers", s.sms_numbers},
-          {"urgent_to_stopped", s.urgent_to_stopped}};
+          {"urgent_to_stopped", s.urgent_to_stopped},
+          {"conference_reminders", s.conference_reminders}};
 }
 
 json to_json(const Guardian& g) {

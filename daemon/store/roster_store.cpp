@@ -35,12 +35,13 @@ Status put_school(SQLite::Database& db, const School& school, Millis now) {
   SQLite::Statement q(
       db,
       "INSERT INTO schools (id, name, timezone, language, preferences, contact_line, office_email, "
-      "sms_numbers, urgent_to_stopped, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "sms_numbers, urgent_to_stopped, updated_at, conference_reminders) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, "
       "language = excluded.language, preferences = excluded.preferences, "
       "contact_line = excluded.contact_line, office_email = excluded.office_email, "
       "sms_numbers = excluded.sms_numbers, urgent_to_stopped = excluded.urgent_to_stopped, "
-      "updated_at = excluded.updated_at");
+      "updated_at = excluded.updated_at, conference_reminders = excluded.conference_reminders");
   q.bind(1, school.id);
   q.bind(2, school.name);
   q.bind(3, school.timezone);
@@ -51,14 +52,17 @@ Status put_school(SQLite::Database& db, const School& school, Millis now) {
   q.bind(8, nlohmann::json(school.sms_numbers).dump());
   q.bind(9, school.urgent_to_stopped ? 1 : 0);
   q.bind(10, now);
+  q.bind(11, nlohmann::json(school.conference_reminders).dump());
   q.exec();
   return {};
 }
 
 std::optional<School> get_school(SQLite::Database& db, const std::string& id) {
-  SQLite::Statement q(db,
-                      "SELECT id, name, timezone, language, preferences, contact_line, "
-                      "office_email, sms_numbers, urgent_to_stopped FROM schools WHERE id = ?");
+  SQLite::Statement q(
+      db,
+      "SELECT id, name, timezone, language, preferences, contact_line, "
+      "office_email, sms_numbers, urgent_to_stopped, conference_reminders FROM schools "
+      "WHERE id = ?");
   q.bind(1, id);
   if (!q.executeStep()) return std::nullopt;
   School s;
@@ -71,6 +75,8 @@ std::optional<School> get_school(SQLite::Database& db, const std::string& id) {
   s.office_email = q.getColumn(6).getString();
   s.sms_numbers = nlohmann::json::parse(q.getColumn(7).getString()).get<std::vector<std::string>>();
   s.urgent_to_stopped = q.getColumn(8).getInt() != 0;
+  s.conference_reminders =
+      nlohmann::json::parse(q.getColumn(9).getString()).get<std::vector<int>>();
   return s;
 }
 
