@@ -5,6 +5,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/conferences_api.h"
+#include "api/delivery_json.h"
 #include "api/imports_api.h"
 #include "api/preferences_page.h"
 #include "api/roster_json.h"
@@ -50,30 +52,6 @@ Result<json> parse_body(const Request& request) {
   auto j = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::malformed("the body is not valid JSON");
   return j;
-}
-
-json delivery_json(const store::DeliveryView& d) {
-  json events = json::array();
-  for (const auto& e : d.events) {
-    events.push_back({{"at", format_rfc3339(e.at)}, {"state", e.state}, {"detail", e.detail}});
-  }
-  json out = {{"id", d.id},
-              {"guardian_id", d.guardian_id},
-              {"channel", d.channel},
-              {"to", mask_address(d.address)},
-              {"language", d.language},
-              {"state", state_name(d.state)},
-              {"attempts", d.attempts},
-              {"updated_at", format_rfc3339(d.updated_at)},
-              {"events", events}};
-  if (!d.provider_id.empty()) out["provider_id"] = d.provider_id;
-  if (d.segments > 0) out["segments"] = d.segments;
-  if (!d.fallback_of.empty()) out["fallback_of"] = d.fallback_of;
-  if (!d.last_error.empty()) out["last_error"] = d.last_error;
-  if (d.state == DeliveryState::kQueued || d.state == DeliveryState::kScheduled) {
-    out["next_attempt_at"] = format_rfc3339(d.next_attempt_at);
-  }
-  return out;
 }
 
 // Per guardian, the deliveries in the order they were made (a fallback follows the failure it
@@ -129,6 +107,30 @@ json family_json(const store::ReachFamily& f) {
 }
 
 }  // namespace
+
+json delivery_json(const store::DeliveryView& d) {
+  json events = json::array();
+  for (const auto& e : d.events) {
+    events.push_back({{"at", format_rfc3339(e.at)}, {"state", e.state}, {"detail", e.detail}});
+  }
+  json out = {{"id", d.id},
+              {"guardian_id", d.guardian_id},
+              {"channel", d.channel},
+              {"to", mask_address(d.address)},
+              {"language", d.language},
+              {"state", state_name(d.state)},
+              {"attempts", d.attempts},
+              {"updated_at", format_rfc3339(d.updated_at)},
+              {"events", events}};
+  if (!d.provider_id.empty()) out["provider_id"] = d.provider_id;
+  if (d.segments > 0) out["segments"] = d.segments;
+  if (!d.fallback_of.empty()) out["fallback_of"] = d.fallback_of;
+  if (!d.last_error.empty()) out["last_error"] = d.last_error;
+  if (d.state == DeliveryState::kQueued || d.state == DeliveryState::kScheduled) {
+    out["next_attempt_at"] = format_rfc3339(d.next_attempt_at);
+  }
+  return out;
+}
 
 Api::Api(store::Store& store, const Clock& clock, ApiOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
@@ -213,6 +215,13 @@ boost::asio::awaitable<Response> Api::route(Request request) {
   }
   if (collection == "threads" && parts.size() <= 4) {
     co_return co_await threads_route(options_.conversations, *principal, parts, std::move(request));
+  }
+  if (collection == "conferences") {
+    co_return co_await conferences_route(options_.conferences, &store_, *principal, parts,
+                                         std::move(request));
+  }
+  if (collection == "imports" && parts.size() == 3 && parts[2] == "conferences") {
+    co_return co_await import_conferences(options_.conferences, *principal, std::move(request));
   }
   if (collection == "imports") {
     co_return co_await imports_route(&store_, *principal, parts, std::move(request));

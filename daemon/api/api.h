@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "http/message.h"
 #include "routing/delivery_planner.h"
+#include "store/conference_store.h"
 #include "store/conversation_store.h"
 #include "store/store.h"
 #include "store/unsubscribe_store.h"
@@ -55,6 +56,9 @@ struct ApiOptions {
   // RFC 8058 one-click unsubscribe (/u/{token}, api/unsubscribe_page.h). Null: /u/ is 404. Must
   // outlive the Api.
   store::UnsubscribeStore* unsubscribe = nullptr;
+  // Conference slots and their reminders (/v1/conferences, POST /v1/imports/conferences). Null:
+  // 404. Must outlive the Api.
+  store::ConferenceStore* conferences = nullptr;
 };
 
 class Api {

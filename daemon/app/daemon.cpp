@@ -20,6 +20,7 @@
 #include "http/transport.h"
 #include "queue/dispatcher.h"
 #include "render/tokens.h"
+#include "store/conference_store.h"
 #include "store/conversation_store.h"
 #include "store/store.h"
 
@@ -296,6 +297,12 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   }
   // A fallback moves only to a channel that can be sent, like the planner's first choice.
   store.set_available_channels(api_options.planner.available_channels);
+  // Conference slots: their reminders are planned on the same channels.
+  store::ConferenceOptions conference_options;
+  conference_options.available_channels = api_options.planner.available_channels;
+  conference_options.on_new_work = [&dispatcher] { dispatcher.wake(); };
+  store::ConferenceStore conferences(store, config.store.path, clock, conference_options);
+  api_options.conferences = &conferences;
   api_options.on_new_work = [&dispatcher] { dispatcher.wake(); };
   api_options.preferences_secret = std::move(*token_secret);  // the links the renderer signs
   api_options.webhook = [&channels, &config, &clock](const std::string& instance,

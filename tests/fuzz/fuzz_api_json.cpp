@@ -1,11 +1,13 @@
-// Fuzzes the API's JSON readers (api/roster_json.h): any bytes must give a value or a 422-style
-// error naming a field, never a crash; and what is accepted must survive a round trip.
+// Fuzzes the API's JSON readers (api/roster_json.h, api/conference_json.h): any bytes must give
+// a value or a 422-style error naming a field, never a crash; and what is accepted must survive a
+// round trip.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "api/conference_json.h"
 #include "api/roster_json.h"
 
 namespace {
@@ -49,5 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto message = message_from_json(j);
   check_error(message);
   if (message.is_ok()) require(!message->body.empty() && !message->student_id.empty());
+  auto conference = conference_from_json("c1", j);
+  check_error(conference);
+  if (conference.is_ok()) {
+    // What GET shows can be PUT back unchanged.
+    auto again = conference_from_json("c1", to_json(*conference));
+    require(again.is_ok() && to_json(*again) == to_json(*conference));
+  }
   return 0;
 }
