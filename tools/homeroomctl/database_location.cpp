@@ -27,6 +27,23 @@ std::optional<std::string> lenient_env(const std::string& name) {
   return process_env(name).value_or(std::string());
 }
 
+// The configuration homeroomd would read (see config_path).
+Result<Config> read_config(const DatabaseOptions& options) {
+  const std::filesystem::path path = config_path(options);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return Status::not_found("config file " + path.string() +
+                             " does not exist (give -c FILE, or --db PATH)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in.is_open()) return Status::unavailable("cannot read config file " + path.string());
+  auto config = parse_config(text.str(), path.string(), lenient_env);
+  if (config) spdlog::info("configuration {}", path.string());
+  return config;
+}
+
 }  // namespace
 
 Result<std::filesystem::path> locate_database(const DatabaseOptions& options) {
@@ -34,25 +51,24 @@ Result<std::filesystem::path> locate_database(const DatabaseOptions& options) {
   if (!options.db.empty()) {
     db = options.db;
   } else {
-    const std::filesystem::path path = config_path(options);
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-      return Status::not_found("config file " + path.string() +
-                               " does not exist (give -c FILE, or --db PATH)");
-    }
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in.is_open()) return Status::unavailable("cannot read config file " + path.string());
-    auto config = parse_config(text.str(), path.string(), lenient_env);
+    auto config = read_config(options);
     if (!config) return config.status();
     db = config->store.path;
-    spdlog::info("configuration {}", path.string());
   }
   std::error_code ec;
   auto absolute = std::filesystem::absolute(db, ec);
   if (ec) return Status::invalid("--db", "cannot resolve " + db.string() + ": " + ec.message());
   return absolute;
+}
+
+std::set<std::string> sending_channels(const DatabaseOptions& options) {
+  auto config = read_config(options);
+  if (!config) return {"email", "sms", "push"};
+  std::set<std::string> channels;
+  for (const auto& c : config->channels) {
+    if (!c.receive_only) channels.insert(c.channel);
+  }
+  return channels;
 }
 
 Result<std::unique_ptr<store::Store>> open_database(const std::filesystem::path& path,

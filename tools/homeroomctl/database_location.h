@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "core/clock.h"
@@ -20,6 +21,10 @@ struct DatabaseOptions {
 };
 
 Result<std::filesystem::path> locate_database(const DatabaseOptions& options);
+
+// The channels homeroomd sends on (its config's instances that are not receive-only), for what
+// homeroomctl plans itself (conference reminders); every channel when no config file is found.
+std::set<std::string> sending_channels(const DatabaseOptions& options);
 
 // Store::open (creating and migrating the file as needed), with a warning when the file is new.
 Result<std::unique_ptr<store::Store>> open_database(const std::filesystem::path& path,

@@ -14,8 +14,10 @@
 #include "blocking.h"
 #include "database_location.h"
 #include "progress_bar.h"
+#include "roster/conference_csv.h"
 #include "roster/oneroster.h"
 #include "roster/roster_csv.h"
+#include "store/conference_store.h"
 
 namespace homeroom::ctl {
 namespace {
@@ -206,6 +208,61 @@ int import_oneroster(const ImportOneRosterOptions& options, const std::filesyste
     std::cout << "imported " << dir << " (" << found << "):\n";
   }
   print_summary(*summary);
+  return 0;
+}
+
+int import_conferences(const ImportConferencesOptions& options, const std::filesystem::path& db,
+                       const std::set<std::string>& channels) {
+  const std::string& file = options.file;
+  const auto text = read_file(file);
+  if (!text) {
+    std::cerr << "homeroomctl: cannot read " << file << ": " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  std::vector<CsvError> errors;
+  auto rows = parse_conference_csv(*text, file, &errors);
+  if (!rows) {
+    for (const auto& e : errors) std::cerr << format_csv_error(file, e) << "\n";
+    if (errors.empty()) std::cerr << file << ": " << rows.status().to_string() << "\n";
+    return nothing_imported(static_cast<int>(std::max<std::size_t>(errors.size(), 1)));
+  }
+  const std::string found = count(static_cast<int>(rows->size()), "slot", "slots");
+  std::error_code ec;
+  if (options.dry_run && !std::filesystem::exists(db, ec)) {
+    std::cout << file << " is well-formed: " << found
+              << "; no database to check students and staff against (nothing was written)\n";
+    return 0;
+  }
+  SystemClock clock;
+  auto store = options.dry_run ? store::Store::open(db, clock) : open_database(db, clock);
+  if (!store) {
+    std::cerr << "homeroomctl: " << store.status().message() << "\n";
+    return nothing_imported(1);
+  }
+  store::ConferenceOptions conference_options;
+  conference_options.available_channels = channels;
+  store::ConferenceStore conferences(**store, db, clock, conference_options);
+  auto summary = wait_for<Result<store::ConferenceImportSummary>>(
+      [&](auto done) { conferences.import(std::move(*rows), options.dry_run, std::move(done)); });
+  (*store)->close();
+  if (!summary) {
+    std::cerr << file << ": " << summary.status().to_string() << "\n";
+    return nothing_imported(1);
+  }
+  if (!summary->errors.empty()) {
+    for (const auto& e : summary->errors) std::cerr << format_csv_error(file, e) << "\n";
+    return nothing_imported(static_cast<int>(summary->errors.size()));
+  }
+  const std::string what = std::to_string(summary->created) + " created, " +
+                           std::to_string(summary->updated) + " updated, " +
+                           std::to_string(summary->unchanged) + " unchanged; " +
+                           count(summary->reminders, "reminder", "reminders") + " planned";
+  if (options.dry_run) {
+    std::cout << file << " is valid (" << found << "): an import would do this: " << what
+              << " (nothing was written, --dry-run)\n";
+  } else {
+    std::cout << "imported " << file << " (" << found << "): " << what << "\n";
+  }
   return 0;
 }
 

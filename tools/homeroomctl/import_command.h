@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <set>
 #include <string>
 
 namespace homeroom::ctl {
@@ -26,5 +27,16 @@ struct ImportOneRosterOptions {
   bool dry_run = false;
 };
 int import_oneroster(const ImportOneRosterOptions& options, const std::filesystem::path& db);
+
+// `homeroomctl import conferences FILE.csv`: conference slots (roster/conference_csv.h) in one
+// transaction, their reminders planned on `channels` (store/conference_store.h). A row naming an
+// unknown student or staff member, or a new or moved slot that is not in the future, is an error
+// on its line; with any error nothing is imported. A re-import updates in place.
+struct ImportConferencesOptions {
+  std::string file;
+  bool dry_run = false;  // check the file against the database, write nothing
+};
+int import_conferences(const ImportConferencesOptions& options, const std::filesystem::path& db,
+                       const std::set<std::string>& channels);
 
 }  // namespace homeroom::ctl

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
       "  homeroomctl token create --role teacher --staff t1\n"
       "  homeroomctl import roster roster.csv --dry-run\n"
       "  homeroomctl import oneroster sis-export/\n"
+      "  homeroomctl import conferences conferences.csv\n"
       "\n"
       "Exit status: 0 done, 1 refused (nothing was changed), 2 usage error.");
   DatabaseOptions db_options;
@@ -83,6 +84,17 @@ int main(int argc, char** argv) {
       "--dry-run", oneroster_options.dry_run,
       "Check the files and show what an import would change, without writing anything");
 
+  ImportConferencesOptions conferences_options;
+  auto* import_conferences_cmd = import->add_subcommand(
+      "conferences",
+      "Import conference slots from a CSV (conference_id, student_id, staff_id, starts_at, "
+      "duration_minutes, place[, note]): all of it, or nothing; reminders are planned");
+  import_conferences_cmd->add_option("FILE", conferences_options.file, "The conferences CSV")
+      ->required();
+  import_conferences_cmd->add_flag(
+      "--dry-run", conferences_options.dry_run,
+      "Check the file against the database and show what an import would do, writing nothing");
+
   try {
     app.parse(argc, argv);
     if (*token_create && token_options.role == "teacher" && token_options.staff.empty()) {
@@ -106,6 +118,11 @@ int main(int argc, char** argv) {
   if (*import_oneroster_cmd) {
     return with_database(db_options,
                          [&](const auto& db) { return import_oneroster(oneroster_options, db); });
+  }
+  if (*import_conferences_cmd) {
+    return with_database(db_options, [&](const auto& db) {
+      return import_conferences(conferences_options, db, sending_channels(db_options));
+    });
   }
   return kUsageError;  // unreachable: require_subcommand
 }
