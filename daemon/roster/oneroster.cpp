@@ -55,6 +55,23 @@ std::vector<std::string> split_list(std::string_view field) {
   return out;
 }
 
+bool is_valid_id(const std::string& id) { return validate_id("", id).is_ok(); }
+
+// "YYYY-MM-DD", a day that exists.
+bool is_date(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9')) return false;
+  }
+  const int year = std::stoi(std::string(text.substr(0, 4)));
+  const int month = std::stoi(std::string(text.substr(5, 2)));
+  const int day = std::stoi(std::string(text.substr(8, 2)));
+  if (month < 1 || month > 12 || day < 1) return false;
+  static constexpr std::array<int, 12> kDays = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= (month == 2 && !leap ? 28 : kDays[static_cast<std::size_t>(month - 1)]);
+}
+
 void append_unique(std::vector<std::string>& list, const std::string& value) {
   if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
 }
@@ -266,6 +283,7 @@ class OneRosterParser {
       auto key = read_key(kOrgs, orgs_, columns, r);
       if (!key) return;
       const auto& [id, deleted] = *key;
+      out_.scope_orgs.insert(id);
       if (deleted) {
         if (out_.modes.orgs == OneRosterMode::kDelta) out_.deleted.orgs.push_back(id);
         return;
@@ -384,6 +402,7 @@ class OneRosterParser {
         check(kUsers, r.line, s);
       } else {
         references_.push_back({kUsers, r.line, "orgSourcedIds", org});
+        out_.scope_orgs.insert(org);
       }
     }
     std::vector<std::string> agents;
@@ -429,6 +448,7 @@ class OneRosterParser {
       g.language = read_language(kUsers, columns, r);
       g.timezone.clear();  // the school's
       read_contacts(columns, r, g);
+      if (!orgs.empty()) out_.user_orgs[id] = std::move(orgs);
       guardian_index_[id] = out_.guardians.size();
       out_.guardians.push_back(std::move(g));
       guardian_agents_.push_back({id, r.line, std::move(agents)});
@@ -471,7 +491,10 @@ class OneRosterParser {
                                                           {"courseSourcedId", true},
                                                           {"classType", true},
                                                           {"schoolSourcedId", true},
-                                                          {"termSourcedIds", true}});
+                                                          {"termSourcedIds", true},
+                                                          {"grades", false},
+                                                          {"classCode", false},
+                                                          {"periods", false}});
     for_each_row(kClasses, known, columns, [&](const CsvRecord& r) {
       auto key = read_key(kClasses, classes_, columns, r);
       if (!key) return;
@@ -482,6 +505,7 @@ class OneRosterParser {
       }
       OneRosterClass c;
       c.id = id;
+      c.line = r.line;
       c.title = csv_field(columns, r, "title");
       check(kClasses, r.line, validate_name("title", c.title));
       c.school_id = csv_field(columns, r, "schoolSourcedId");
@@ -489,6 +513,19 @@ class OneRosterParser {
         check(kClasses, r.line, s);
       } else {
         references_.push_back({kClasses, r.line, "schoolSourcedId", c.school_id});
+        out_.scope_orgs.insert(c.school_id);
+      }
+      c.course_id = csv_field(columns, r, "courseSourcedId");
+      if (!c.course_id.empty()) {
+        check(kClasses, r.line, validate_id("courseSourcedId", c.course_id));
+      }
+      c.class_code = csv_field(columns, r, "classCode");
+      if (!c.class_code.empty()) check(kClasses, r.line, validate_name("classCode", c.class_code));
+      c.grades = split_list(csv_field(columns, r, "grades"));
+      for (const auto& grade : c.grades) check(kClasses, r.line, validate_name("grades", grade));
+      c.periods = split_list(csv_field(columns, r, "periods"));
+      for (const auto& period : c.periods) {
+        check(kClasses, r.line, validate_name("periods", period));
       }
       out_.classes.push_back(std::move(c));
     });
@@ -500,7 +537,9 @@ class OneRosterParser {
     auto known = columns_with_status(out_.modes.enrollments, {{"classSourcedId", true},
                                                               {"schoolSourcedId", true},
                                                               {"userSourcedId", true},
-                                                              {"role", true}});
+                                                              {"role", true},
+                                                              {"beginDate", false},
+                                                              {"endDate", false}});
     std::map<std::string, Entry> seen;
     for_each_row(kEnrollments, known, columns, [&](const CsvRecord& r) {
       auto key = read_key(kEnrollments, seen, columns, r);
@@ -514,6 +553,7 @@ class OneRosterParser {
       }
       OneRosterEnrollment e;
       e.id = id;
+      e.line = r.line;
       e.class_id = csv_field(columns, r, "classSourcedId");
       e.user_id = csv_field(columns, r, "userSourcedId");
       e.role = ascii_lowercase(csv_field(columns, r, "role"));
@@ -529,6 +569,21 @@ class OneRosterParser {
         } else {
           references_.push_back({kEnrollments, r.line, column, *value});
         }
+      }
+      if (is_valid_id(school)) out_.scope_orgs.insert(school);
+      e.begin_date = csv_field(columns, r, "beginDate");
+      e.end_date = csv_field(columns, r, "endDate");
+      for (const auto& [column, value] :
+           {std::pair<const char*, const std::string*>{"beginDate", &e.begin_date},
+            {"endDate", &e.end_date}}) {
+        if (!value->empty() && !is_date(*value)) {
+          fail(kEnrollments, r.line, column, "must be a date like 2026-08-24");
+          ok = false;
+        }
+      }
+      if (ok && !e.begin_date.empty() && !e.end_date.empty() && e.end_date < e.begin_date) {
+        fail(kEnrollments, r.line, "endDate", "is before beginDate");
+        ok = false;
       }
       static const std::set<std::string> kRoles = {"student", "teacher", "administrator", "proctor",
                                                    "aide"};
@@ -605,7 +660,7 @@ class OneRosterParser {
     for (const Agents& student_agents : student_agents_) {
       Student& student = out_.students[student_index_.at(student_agents.user_id)];
       for (const auto& agent : student_agents.ids) {
-        if (!validate_id("", agent).is_ok()) continue;  // reported
+        if (!is_valid_id(agent)) continue;  // reported
         const Entry* entry = resolve({kUsers, student_agents.line, "agentSourcedIds", agent});
         if (entry == nullptr) {
           // Not in a delta import (rather than deleted by it): a guardian the caller stores.
@@ -627,7 +682,7 @@ class OneRosterParser {
       const std::string& guardian_id = guardian_agents.user_id;
       const std::string& role = users_.at(guardian_id).role;
       for (const auto& agent : guardian_agents.ids) {
-        if (!validate_id("", agent).is_ok()) continue;  // reported
+        if (!is_valid_id(agent)) continue;  // reported
         const Entry* entry = resolve({kUsers, guardian_agents.line, "agentSourcedIds", agent});
         if (entry == nullptr) {
           if (out_.modes.users != OneRosterMode::kBulk && users_.count(agent) == 0) {

@@ -11,9 +11,10 @@
 //                     identifier, email, sms, phone, agentSourcedIds, grades, password,
 //                     metadata.language / metadata.preferredLanguage (an extension column)
 //   classes.csv       sourcedId, title, courseSourcedId, classType, schoolSourcedId,
-//                     termSourcedIds; the others optional
+//                     termSourcedIds; optional grades, classCode, periods (kept), the others
+//                     (read by no one)
 //   enrollments.csv   sourcedId, classSourcedId, schoolSourcedId, userSourcedId, role; optional
-//                     status, dateLastModified, primary, beginDate, endDate
+//                     status, dateLastModified, primary, beginDate, endDate (YYYY-MM-DD)
 //   demographics.csv  read only for a metadata.language / metadata.preferredLanguage column
 //                     (keyed by the user's sourcedId); without one it is not looked at
 // Columns are found by header name (case-insensitive), in any order; unknown columns are
@@ -41,9 +42,12 @@
 //    true (OneRoster has no restriction field).
 //  - Teachers of a student: every user enrolled as teacher in a class where the student is
 //    enrolled as student (enrollment dates are not looked at).
+//  - Classes (title, school, grades, course, class code, periods) and enrollments (class, user,
+//    role, dates) are returned as read, each with its line, for the caller to keep.
 //
-// Modes: in a bulk file the rows are the whole truth for that file's entities (the caller removes
-// what is not in it); a tobedeleted row in a bulk file is treated as not being there. In a delta
+// Modes: in a bulk file the rows are the whole truth for that file's entities within the orgs the
+// import names (`scope_orgs`; the caller removes what is not in it); a tobedeleted row in a bulk
+// file is treated as not being there. In a delta
 // file rows are upserts and status "tobedeleted" lists the id in `deleted`. References (to orgs,
 // users, classes) are checked against the referred file when that file is bulk; in delta they may
 // name what the caller already stores. Naming an id that this import deletes is an error. Links
@@ -57,6 +61,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -90,13 +95,21 @@ struct OneRosterClass {
   std::string id;
   std::string title;
   std::string school_id;
+  std::vector<std::string> grades{};   // as listed, may be empty
+  std::string course_id{};             // courseSourcedId; may be empty
+  std::string class_code{};            // may be empty
+  std::vector<std::string> periods{};  // as listed, may be empty
+  int line = 0;                        // in classes.csv
 };
 
 struct OneRosterEnrollment {
   std::string id;
   std::string class_id;
   std::string user_id;
-  std::string role;  // "student" | "teacher" | "administrator" | "proctor" | "aide"
+  std::string role;          // "student" | "teacher" | "administrator" | "proctor" | "aide"
+  std::string begin_date{};  // "YYYY-MM-DD" or ""
+  std::string end_date{};    // "YYYY-MM-DD" or ""
+  int line = 0;              // in enrollments.csv
 };
 
 // Ids that delta files mark tobedeleted.
@@ -113,8 +126,11 @@ struct OneRosterImport {
   std::vector<Staff> staff;         // in file order
   std::vector<Student> students;    // in file order, with staff and guardian links
   std::vector<Guardian> guardians;  // in file order
-  // Student and staff id -> their orgSourcedIds (the schools they belong to), as listed.
+  // Student, staff and guardian id -> their orgSourcedIds (the schools they belong to), as listed.
   std::map<std::string, std::vector<std::string>> user_orgs;
+  // Every org id the import names: orgs.csv's rows (tobedeleted ones too), users' orgSourcedIds,
+  // classes' and enrollments' schoolSourcedId. A bulk file's omissions are removed within these.
+  std::set<std::string> scope_orgs{};
   // Delta imports only: links that guardians of this import declare (their agentSourcedIds) to
   // students that are not in it, student id -> links, for the caller to add to what it stores.
   std::map<std::string, std::vector<GuardianLink>> stored_student_links;

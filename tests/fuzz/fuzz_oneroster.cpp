@@ -1,7 +1,8 @@
 // Fuzzes parse_oneroster: the input is split at NUL bytes into manifest.csv, orgs.csv, users.csv,
 // classes.csv, enrollments.csv and demographics.csv (an empty part: the file is not given). Any
 // input must give an import or errors, never a crash; errors are in file then line order, and an
-// accepted import must hold only what the store can take.
+// accepted import must hold only what the store can take (valid ids and names, dates as
+// YYYY-MM-DD with the end not before the beginning, each class's school among the orgs named).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -92,6 +93,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& st : r.staff) {
     require(homeroom::validate_id("id", st.id).is_ok());
     require(st.email.empty() || homeroom::validate_email("email", st.email).is_ok());
+  }
+  std::set<std::string> class_ids;
+  for (const auto& c : r.classes) {
+    require(homeroom::validate_id("id", c.id).is_ok() && class_ids.insert(c.id).second);
+    require(homeroom::validate_id("school", c.school_id).is_ok());
+    require(homeroom::validate_name("title", c.title).is_ok() && c.line >= 2);
+    require(r.scope_orgs.count(c.school_id) == 1);
+    for (const auto& g : c.grades) require(homeroom::validate_name("grades", g).is_ok());
+    for (const auto& p : c.periods) require(homeroom::validate_name("periods", p).is_ok());
+  }
+  for (const auto& e : r.enrollments) {
+    require(homeroom::validate_id("id", e.id).is_ok() && e.line >= 2);
+    require(homeroom::validate_id("class", e.class_id).is_ok());
+    require(homeroom::validate_id("user", e.user_id).is_ok());
+    for (const std::string* date : {&e.begin_date, &e.end_date}) {
+      require(date->empty() || (date->size() == 10 && (*date)[4] == '-' && (*date)[7] == '-'));
+    }
+    require(e.begin_date.empty() || e.end_date.empty() || e.begin_date <= e.end_date);
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -210,6 +211,62 @@ TEST_CASE("a district export maps to staff, students, guardians and schools") {
   CHECK(r.enrollments.size() == 7);
   CHECK(r.deleted.users.empty());
   CHECK(r.stored_student_links.empty());
+}
+
+TEST_CASE("classes and enrollments are returned with their lines, and the orgs named") {
+  std::map<std::string, std::string> files = district();
+  files["enrollments.csv"] += "e8,,,c-4a,sch-elm,s-maya,student,,2025-08-20,2026-06-12\n";
+  const OneRosterImport r = parsed(files);
+  const OneRosterClass& sci = by_id(r.classes, "c-sci7");
+  CHECK(sci.title == "Science 7");
+  CHECK(sci.school_id == "sch-oak");
+  CHECK(sci.grades == std::vector<std::string>{"07"});
+  CHECK(sci.course_id == "crs-sci7");
+  CHECK(sci.class_code == "SCI7");
+  CHECK(sci.periods == std::vector<std::string>{"3"});
+  CHECK(sci.line == 3);
+  CHECK(by_id(r.classes, "c-4a").periods.empty());
+  const OneRosterEnrollment& e8 = by_id(r.enrollments, "e8");
+  CHECK(e8.class_id == "c-4a");
+  CHECK(e8.user_id == "s-maya");
+  CHECK(e8.role == "student");
+  CHECK(e8.begin_date == "2025-08-20");
+  CHECK(e8.end_date == "2026-06-12");
+  CHECK(e8.line == 9);
+  CHECK(by_id(r.enrollments, "e1").begin_date.empty());
+  CHECK(r.scope_orgs == std::set<std::string>{"d1", "sch-elm", "sch-oak"});
+  CHECK(r.user_orgs.at("p-ana") == std::vector<std::string>{"sch-elm"});
+  CHECK(r.user_orgs.count("p-luis") == 0);  // no orgs listed
+}
+
+TEST_CASE("enrollment dates must be days that exist, the end not before the beginning") {
+  std::map<std::string, std::string> files = district();
+  files["enrollments.csv"] +=
+      "e8,,,c-4a,sch-elm,s-maya,student,,2025-02-29,\n"
+      "e9,,,c-4a,sch-elm,s-maya,student,,,26-06-12\n"
+      "e10,,,c-4a,sch-elm,s-maya,student,,2026-01-10,2025-12-20\n"
+      "e11,,,c-4a,sch-elm,s-maya,student,,2024-02-29,2024-12-31\n";
+  CHECK(formatted_errors(files) ==
+        std::vector<std::string>{
+            "enrollments.csv:9: beginDate: must be a date like 2026-08-24",
+            "enrollments.csv:10: endDate: must be a date like 2026-08-24",
+            "enrollments.csv:11: endDate: is before beginDate",
+        });
+}
+
+TEST_CASE("the orgs a delta import names come from every file") {
+  const auto files = export_of(
+      {{"users",
+        {"delta",
+         "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,givenName,"
+         "familyName\nt1,active,2026-01-01,true,\"sch-1,sch-2\",teacher,t1,Tess,Ng\n"}},
+       {"classes",
+        {"delta",
+         "sourcedId,status,dateLastModified,title,courseSourcedId,classType,schoolSourcedId,"
+         "termSourcedIds\nc1,tobedeleted,2026-01-01,Band,crs,scheduled,sch-3,t\n"}}});
+  const OneRosterImport r = parsed(files);
+  CHECK(r.scope_orgs == std::set<std::string>{"sch-1", "sch-2"});  // a deleted row names none
+  CHECK(r.deleted.classes == std::vector<std::string>{"c1"});
 }
 
 TEST_CASE("header names are matched without regard to case") {
