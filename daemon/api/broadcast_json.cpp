@@ -38,7 +38,8 @@ Status read_audience(const json& j, BroadcastRequest& out) {
   if (!j.is_object() || j.size() != 1) {
     return Status::invalid("audience",
                            "expected one of {\"all\": true}, {\"schools\": [...]}, "
-                           "{\"grades\": [...]}, {\"teachers\": [...]}, {\"students\": [...]}");
+                           "{\"grades\": [...]}, {\"teachers\": [...]}, {\"classes\": [...]}, "
+                           "{\"students\": [...]}");
   }
   const std::string key = j.begin().key();
   const json& value = j.begin().value();
@@ -48,14 +49,10 @@ Status read_audience(const json& j, BroadcastRequest& out) {
     out.audience_kind = "all";
     return Status{};
   }
-  if (key == "classes") {
-    return Status::invalid(field,
-                           "homeroom has no classes yet; name the teachers instead "
-                           "({\"teachers\": [staff ids]})");
-  }
-  if (key != "schools" && key != "grades" && key != "teachers" && key != "students") {
-    return Status::invalid(field,
-                           "unknown audience; use all, schools, grades, teachers or students");
+  if (key != "schools" && key != "grades" && key != "teachers" && key != "classes" &&
+      key != "students") {
+    return Status::invalid(
+        field, "unknown audience; use all, schools, grades, teachers, classes or students");
   }
   auto values = string_list(value, field);
   if (!values.is_ok()) return values.status();

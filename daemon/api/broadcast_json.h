@@ -17,7 +17,8 @@
 namespace homeroom::api {
 
 struct BroadcastRequest {
-  std::string audience_kind;  // "all" | "schools" | "grades" | "teachers" | "students"
+  // "all" | "schools" | "grades" | "teachers" | "classes" | "students"
+  std::string audience_kind;
   std::vector<std::string> audience_values;
   std::string category = "reminder";
   std::map<std::string, std::string> templates;  // language -> Mustache source

@@ -79,6 +79,8 @@ boost::asio::awaitable<Response> imports_route(store::Store* store, Principal pr
                                       {"staff", counts_json(summary->staff)},
                                       {"guardians", counts_json(summary->guardians)},
                                       {"students", counts_json(summary->students)},
+                                      {"classes", counts_json(summary->classes)},
+                                      {"enrollments", counts_json(summary->enrollments)},
                                       {"notes", summary->notes}});
 }
 

@@ -61,23 +61,51 @@ void remember(SQLite::Database& db, const std::optional<IdempotencyRef>& idempot
 
 namespace {
 
-// The SQL condition on students `s` for an audience; ?2 is the JSON array of its values.
+// The SQL condition on students `s` for an audience; ?2 is the JSON array of its values, ?3 today
+// (YYYY-MM-DD, UTC). Students the roster deactivated are in no audience.
 Result<std::string> audience_condition(const NewBroadcast& b) {
   const std::string values = "(SELECT value FROM json_each(?2))";
-  if (b.audience_kind == "all") return std::string("?2 IS NOT NULL");
-  if (b.audience_kind == "grades") return "s.grade IN " + values;
-  if (b.audience_kind == "students") return "s.id IN " + values;
-  if (b.audience_kind == "teachers") {
-    return "s.id IN (SELECT student_id FROM student_staff WHERE staff_id IN " + values + ")";
+  std::string condition;
+  if (b.audience_kind == "all") {
+    condition = "?2 IS NOT NULL";
+  } else if (b.audience_kind == "grades") {
+    condition = "s.grade IN " + values;
+  } else if (b.audience_kind == "students") {
+    condition = "s.id IN " + values;
+  } else if (b.audience_kind == "teachers") {
+    condition = "s.id IN (SELECT student_id FROM student_staff WHERE staff_id IN " + values + ")";
+  } else if (b.audience_kind == "classes") {
+    // Enrolled as a student today: an enrollment that has ended or not begun does not count.
+    condition =
+        "s.id IN (SELECT student_id FROM enrollments WHERE role = 'student' AND class_id IN " +
+        values +
+        " AND (begin_date = '' OR begin_date <= ?3) AND (end_date = '' OR end_date >= ?3))";
+  } else if (b.audience_kind == "schools") {
+    condition = "s.school_id IN " + values;
+  } else {
+    return Status::invalid("audience", "unknown audience " + b.audience_kind);
   }
-  if (b.audience_kind == "schools") return "s.school_id IN " + values;
-  return Status::invalid("audience", "unknown audience " + b.audience_kind);
+  return "(" + condition + ") AND s.deactivated_at IS NULL AND ?3 IS NOT NULL";
 }
 
-// The first of `values` that names no row of `table`, with its index.
+// The audiences that name rows: the query that finds one, and what to call it.
+struct AudienceRows {
+  const char* kind;
+  const char* query;
+  const char* unknown;  // the message's start, before the id
+};
+constexpr AudienceRows kAudienceRows[] = {
+    {"students", "SELECT 1 FROM students WHERE id = ? AND deactivated_at IS NULL",
+     "unknown (or removed from the roster) student"},
+    {"teachers", "SELECT 1 FROM staff WHERE id = ?", "unknown staff member"},
+    {"schools", "SELECT 1 FROM schools WHERE id = ?", "unknown school"},
+    {"classes", "SELECT 1 FROM classes WHERE id = ?", "unknown class"},
+};
+
+// The first of `values` that `query` finds no row for, with its index.
 std::optional<std::pair<std::size_t, std::string>> first_unknown(
-    SQLite::Database& db, const char* table, const std::vector<std::string>& values) {
-  SQLite::Statement q(db, std::string("SELECT 1 FROM ") + table + " WHERE id = ?");
+    SQLite::Database& db, const char* query, const std::vector<std::string>& values) {
+  SQLite::Statement q(db, query);
   for (std::size_t i = 0; i < values.size(); ++i) {
     q.bind(1, values[i]);
     const bool found = q.executeStep();
@@ -94,16 +122,12 @@ Result<StoredResponse> accept_broadcast(SQLite::Database& db, const NewBroadcast
                                         const BroadcastRespondFn& respond, Millis now) {
   if (auto replayed = replay(db, idempotency)) return std::move(*replayed);
 
-  const char* table = b.audience_kind == "students"   ? "students"
-                      : b.audience_kind == "teachers" ? "staff"
-                      : b.audience_kind == "schools"  ? "schools"
-                                                      : nullptr;
-  if (table != nullptr) {
-    if (auto unknown = first_unknown(db, table, b.audience_values)) {
+  for (const auto& rows : kAudienceRows) {
+    if (b.audience_kind != rows.kind) continue;
+    if (auto unknown = first_unknown(db, rows.query, b.audience_values)) {
       return Status::invalid(
           "audience." + b.audience_kind + "[" + std::to_string(unknown->first) + "]",
-          std::string("unknown ") + (std::string(table) == "staff" ? "staff member" : table) + " " +
-              unknown->second);
+          std::string(rows.unknown) + " " + unknown->second);
     }
   }
   auto condition = audience_condition(b);
@@ -117,6 +141,7 @@ Result<StoredResponse> accept_broadcast(SQLite::Database& db, const NewBroadcast
                             *condition + " ORDER BY household, s.id");
   ins.bind(1, b.id);
   ins.bind(2, nlohmann::json(b.audience_values).dump());
+  ins.bind(3, format_rfc3339(now).substr(0, 10));  // today, UTC
   const std::int64_t students = ins.exec();
   if (students == 0) return Status::invalid("audience", "no student matches this audience");
   const std::int64_t last_row = db.getLastInsertRowid();

@@ -163,7 +163,8 @@ Status put_student(SQLite::Database& db, const Student& s, Millis now) {
       "INSERT INTO students (id, given_name, family_name, grade, school_id, updated_at) "
       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
       "given_name = excluded.given_name, family_name = excluded.family_name, "
-      "grade = excluded.grade, school_id = excluded.school_id, updated_at = excluded.updated_at");
+      "grade = excluded.grade, school_id = excluded.school_id, updated_at = excluded.updated_at, "
+      "deactivated_at = NULL");
   q.bind(1, s.id);
   q.bind(2, s.given_name);
   q.bind(3, s.family_name);
@@ -223,10 +224,12 @@ Status delete_row(SQLite::Database& db, const char* table, const std::string& id
   if (std::string(table) == "schools") {
     SQLite::Statement used(db,
                            "SELECT 1 FROM students WHERE school_id = ?1 UNION ALL "
-                           "SELECT 1 FROM staff WHERE school_id = ?1 LIMIT 1");
+                           "SELECT 1 FROM staff WHERE school_id = ?1 UNION ALL "
+                           "SELECT 1 FROM classes WHERE school_id = ?1 LIMIT 1");
     used.bind(1, id);
     if (used.executeStep()) {
-      return Status::conflict("school " + id + " still has students or staff; move them first");
+      return Status::conflict("school " + id +
+                              " still has students, staff or classes; move them first");
     }
   }
   SQLite::Statement q(db, std::string("DELETE FROM ") + table + " WHERE id = ?");

@@ -160,7 +160,8 @@ struct NewBroadcast {
   std::map<std::string, std::string> variables;  // student id -> JSON object
   std::set<std::string> needed_variables;        // per-student names the templates use
   std::optional<Millis> send_at;
-  std::string audience_kind;  // "all" | "schools" | "grades" | "teachers" | "students"
+  // "all" | "schools" | "grades" | "teachers" | "classes" | "students"
+  std::string audience_kind;
   std::vector<std::string> audience_values;
   std::string audience_json;  // as submitted
 };
@@ -210,6 +211,9 @@ struct OneRosterSummary {
   ImportCounts staff;
   ImportCounts guardians;
   ImportCounts students;
+  ImportCounts classes{};
+  // Student and teacher enrollments (the others are not kept).
+  ImportCounts enrollments{};
   std::vector<std::string> notes;  // what was done instead of what was asked, one line each
 };
 // Called on the writer thread as an import goes: rows handled so far, of `total`.
@@ -249,8 +253,9 @@ class Store {
   // All of a CSV import in one transaction: nothing is written if anything is wrong.
   void import_roster(RosterImport data, std::string source_name, Done<ImportSummary> done);
   // A parsed OneRoster set in one transaction, all or nothing: schools, staff, guardians,
-  // students and delta deletions upserted in place (what families and the school chose is
-  // kept; see store/oneroster_store.cpp). `dry_run`: the same work, rolled back.
+  // students, classes and enrollments upserted in place (what families and the school chose is
+  // kept), delta deletions, and what a bulk file leaves out removed within the orgs the import
+  // names (see store/oneroster_store.cpp). `dry_run`: the same work, rolled back.
   void import_oneroster(OneRosterImport data, bool dry_run, ImportProgress progress,
                         Done<OneRosterSummary> done);
 

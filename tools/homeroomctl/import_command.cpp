@@ -85,6 +85,8 @@ void print_summary(const store::OneRosterSummary& summary) {
   line("  staff:     ", summary.staff);
   line("  guardians: ", summary.guardians);
   line("  students:  ", summary.students);
+  line("  classes:   ", summary.classes);
+  line("  enrollments: ", summary.enrollments);
   for (const auto& note : summary.notes) std::cout << "  note: " << note << "\n";
 }
 
@@ -175,7 +177,8 @@ int import_oneroster(const ImportOneRosterOptions& options, const std::filesyste
       count(static_cast<int>(data.orgs.size()), "org", "orgs") + ", " +
       count(static_cast<int>(data.staff.size()), "staff", "staff") + ", " +
       count(static_cast<int>(data.guardians.size()), "guardian", "guardians") + ", " +
-      count(static_cast<int>(data.students.size()), "student", "students");
+      count(static_cast<int>(data.students.size()), "student", "students") + ", " +
+      count(static_cast<int>(data.classes.size()), "class", "classes");
 
   std::error_code ec;
   if (options.dry_run && !std::filesystem::exists(db, ec)) {

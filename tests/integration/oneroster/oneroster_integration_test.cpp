@@ -5,6 +5,8 @@
 // each student's slot (time, place, teacher). Each household gets one message naming its own
 // slots, in its language. Re-importing changes nothing and keeps a family's choice; a set with a
 // bad email names users.csv and the line, through homeroomctl and the admin API, importing nothing.
+// A broadcast to one class reaches only its families; a bulk set that leaves a student and a class
+// out removes them (the student kept for his history, in no audience).
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <thread>
@@ -98,11 +100,32 @@ struct District {
     if (dry_run) argv.push_back("--dry-run");
     return run_command(argv, dir / "ctl.log");
   }
+  // Writes `files` into dir/NAME and imports them, which must succeed: homeroomctl's output.
+  std::string import_set(const std::map<std::string, std::string>& files, const std::string& name) {
+    write_set(dir / name, files);
+    auto [code, out] = import(dir / name);
+    INFO(out);
+    REQUIRE(code == 0);
+    return out;
+  }
   json get(const std::string& path) {
     auto r = daemon.call("GET", path, admin);
     INFO(path << " " << r.body);
     REQUIRE(r.status == 200);
     return json::parse(r.body);
+  }
+  // Waits until `sent` copies of broadcast `id` are sent, then a little longer: nothing more may
+  // arrive.
+  void wait_sent(const std::string& id, int sent) {
+    json view;
+    for (int i = 0; i < 500; ++i) {
+      view = get("/v1/broadcasts/" + id);
+      if (view["counts"]["sent"] == sent) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    INFO(view.dump(2));
+    REQUIRE(view["counts"]["sent"] == sent);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
   json parse_mail(const std::string& file) {
     auto [code, output] =
@@ -170,15 +193,7 @@ TEST_CASE(
   INFO(r.body);
   REQUIRE(r.status == 202);
   const std::string id = json::parse(r.body)["id"];
-  json view;
-  for (int i = 0; i < 500; ++i) {
-    view = d.get("/v1/broadcasts/" + id);
-    if (view["counts"]["sent"] == 3) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  INFO(view.dump(2));
-  REQUIRE(view["counts"]["sent"] == 3);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing more may arrive
+  d.wait_sent(id, 3);
 
   const auto sms = d.twilio.requests(2);
   CHECK(sms.size() == 2);
@@ -276,6 +291,98 @@ TEST_CASE(
     CHECK(d.daemon.call("GET", "/v1/schools/sch-cedar", d.admin).status == 404);
     CHECK(d.get("/v1/guardians/p-bob")["contacts"][0]["address"] == good_email);
   }
+}
+
+TEST_CASE("a broadcast to one class reaches only that class's families, and a bulk set removes",
+          "[oneroster][integration]") {
+  District d;
+  const std::string out = d.import_set(kSet, "sis");
+  INFO(out);
+  CHECK(out.find("classes:   3 created") != std::string::npos);
+  CHECK(out.find("enrollments: 7 created") != std::string::npos);
+  d.daemon.start();
+
+  auto unknown = d.daemon.call("POST", "/v1/broadcasts", d.admin,
+                               {{"audience", {{"classes", {"c-3a", "c-9z"}}}},
+                                {"template", {{"en", "Hello {{guardian.given_name}}."}}}});
+  REQUIRE(unknown.status == 422);
+  CHECK(json::parse(unknown.body)["errors"][0]["field"] == "audience.classes[1]");
+
+  // Grade 3 Homeroom: Maya (her mother Ana, Spanish, SMS) and Sam (Bob, email). Ana is also Leo's
+  // mother, but Leo is in Grade 7: her message names Maya only. Cleo (Ivy, Science 7) gets nothing.
+  auto r = d.daemon.call(
+      "POST", "/v1/broadcasts", d.admin,
+      {{"audience", {{"classes", {"c-3a"}}}},
+       {"template",
+        {{"en",
+          "Hello {{guardian.given_name}}: {{staff.name}} invites {{student.given_name}} to "
+          "the class play."},
+         {"es",
+          "Hola {{guardian.given_name}}: {{staff.name}} invita a {{student.given_name}} a "
+          "la obra de la clase."}}}});
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  CHECK(json::parse(r.body)["students"] == 2);
+  const std::string id = json::parse(r.body)["id"];
+  d.wait_sent(id, 2);
+
+  const auto sms = d.twilio.requests(1);
+  REQUIRE(sms.size() == 1);
+  CHECK(bodies_to(sms, "+15551230001") ==
+        std::vector<std::string>{"Hola Ana: Ada Adams invita a Maya a la obra de la clase."});
+  const auto mails = d.smtp.messages(1);
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0]["rcpt_tos"] == json::array({"bob@example.net"}));
+  const std::string text = d.parse_mail(mails[0]["file"])["text"];
+  CHECK(text.find("Hello Bob: Ada Adams invites Sam to the class play.") != std::string::npos);
+
+  // A note about Sam puts a message of his own on record.
+  auto note = d.daemon.call("POST", "/v1/messages", d.admin,
+                            {{"student_id", "s-sam"}, {"body", "Sam read his part beautifully."}});
+  INFO(note.body);
+  REQUIRE(note.status == 202);
+  const std::string note_id = json::parse(note.body)["id"];
+
+  // The SIS drops Sam and the Science class: Sam stays for his history but is in no audience,
+  // Science is gone, and Ivy's teacher link with it.
+  auto next = kSet;
+  const auto drop = [](std::string& csv, const std::string& prefix) {
+    const auto at = csv.find("\n" + prefix);
+    REQUIRE(at != std::string::npos);
+    csv.erase(at + 1, csv.find('\n', at + 1) - at);
+  };
+  drop(next["users.csv"], "s-sam,");
+  auto& users = next["users.csv"];
+  users.replace(users.find(",s-sam,,en"), 10, ",,,en");  // Bob lists no child now
+  drop(next["enrollments.csv"], "e3,");
+  drop(next["classes.csv"], "c-sci7,");
+  drop(next["enrollments.csv"], "e6,");
+  drop(next["enrollments.csv"], "e7,");
+  const std::string next_out = d.import_set(next, "sis-next");
+  INFO(next_out);
+  CHECK(next_out.find("students:  0 created, 1 updated, 2 unchanged, 0 deleted, 1 unlinked") !=
+        std::string::npos);  // Ivy lost Mr. Baker; Sam is kept, unlinked
+  CHECK(next_out.find("classes:   0 created, 0 updated, 2 unchanged, 1 deleted") !=
+        std::string::npos);
+  CHECK(next_out.find("enrollments: 0 created, 0 updated, 4 unchanged, 3 deleted") !=
+        std::string::npos);
+  CHECK(d.get("/v1/students/s-sam")["guardians"].empty());
+  CHECK(d.get("/v1/students/s-ivy")["staff"].empty());
+  CHECK(d.get("/v1/broadcasts/" + id)["counts"]["sent"] == 2);  // what was sent stays
+  CHECK(d.get("/v1/messages/" + note_id)["deliveries"].size() == 1);
+  auto sam = d.daemon.call("POST", "/v1/broadcasts", d.admin,
+                           {{"audience", {{"students", {"s-sam"}}}},
+                            {"template", {{"en", "Hello {{guardian.given_name}}."}}}});
+  CHECK(sam.status == 422);
+  auto science = d.daemon.call("POST", "/v1/broadcasts", d.admin,
+                               {{"audience", {{"classes", {"c-sci7"}}}},
+                                {"template", {{"en", "Hello {{guardian.given_name}}."}}}});
+  CHECK(science.status == 422);
+  auto grade3 = d.daemon.call("POST", "/v1/broadcasts", d.admin,
+                              {{"audience", {{"classes", {"c-3a"}}}},
+                               {"template", {{"en", "Hello {{guardian.given_name}}."}}}});
+  REQUIRE(grade3.status == 202);
+  CHECK(json::parse(grade3.body)["students"] == 1);  // Maya
 }
 
 TEST_CASE("the import API is for admins and names a bad body's field", "[oneroster][integration]") {

@@ -4,27 +4,15 @@
 #include "core/ids.h"
 #include "routing/delivery_planner.h"
 #include "store/store.h"
+#include "support/store_wait.h"
 #include "support/temp_dir.h"
 
 using namespace homeroom;
 using homeroom::testing::TempDir;
+using homeroom::testing::wait_for;
+using homeroom::testing::wait_status;
 
 namespace {
-
-// Runs an async store write and waits for its answer.
-template <typename T, typename Call>
-Result<T> wait_for(Call call) {
-  std::promise<Result<T>> p;
-  call([&p](Result<T> r) { p.set_value(std::move(r)); });
-  return p.get_future().get();
-}
-
-template <typename Call>
-Status wait_status(Call call) {
-  std::promise<Status> p;
-  call([&p](Status s) { p.set_value(std::move(s)); });
-  return p.get_future().get();
-}
 
 struct Fixture {
   TempDir dir;
