@@ -200,8 +200,9 @@ struct LeasedDelivery {
   std::string author_staff;  // staff id, or "" for an admin without staff
   std::string author_name;   // staff name, or "" for an admin without staff
   std::string guardian_given_name;
-  int attempt = 0;   // 1 for the first try
-  int priority = 0;  // 0: individual (notes, replies); 1: bulk (a broadcast)
+  int attempt = 0;          // 1 for the first try
+  int priority = 0;         // 0: individual (notes, replies); 1: bulk (a broadcast)
+  std::string school_id{};  // bulk: the school whose turn leased it ("" for none)
   // A broadcast's copy: `text` is a Mustache template and this a JSON array with one context per
   // student the copy is about (render/broadcast_text.h fills it in); empty for a note.
   std::string template_contexts{};

@@ -97,9 +97,10 @@ std::size_t Dispatcher::lease_and_send() {
 
   auto room = options_.max_in_flight - in_flight_.load();
   int limit = static_cast<int>(std::min<std::size_t>(room, options_.batch_size));
-  // Each throttled channel takes no more than its tokens; individual deliveries go first.
+  // Each throttled channel takes no more than its tokens; individual deliveries go first, bulk
+  // ones take turns across schools.
   const Millis now = clock_.now();
-  store::LeaseLimits limits{limit, {}};
+  store::LeaseLimits limits{limit, {}, bulk_after_};
   Millis token_wait = 0;
   for (const auto& channel : known_channels()) {
     int tokens = limit;
@@ -128,6 +129,9 @@ std::size_t Dispatcher::lease_and_send() {
   {
     std::lock_guard lock(mu_);
     stats_.leased += batch->size();
+  }
+  for (const auto& d : *batch) {
+    if (d.priority == 1) bulk_after_[d.channel] = d.school_id;
   }
   for (const auto& d : *batch) send_one(d);
   return batch->size();

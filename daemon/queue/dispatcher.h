@@ -89,6 +89,9 @@ class Dispatcher {
   std::unique_ptr<TokenBucket> sms_segments_;
   // How long until a throttled channel with due work has a token again (0: none waits).
   std::atomic<Millis> token_wait_ms_{0};
+  // Per channel, the school of the last bulk delivery leased: the next lease's round-robin
+  // across schools starts after it (store::LeaseLimits::bulk_after). Dispatcher thread only.
+  std::map<std::string, std::string> bulk_after_;
   std::thread thread_;
 };
 

@@ -390,11 +390,15 @@ bool plan_broadcast_chunk(SQLite::Database& db, const std::string& id, int chunk
     if (auto r = loader.load(s)) audience.push_back(std::move(*r));
   }
   std::vector<PlannedDelivery> planned = plan(audience, message, now);
+  // A copy counts against the school of the first student it names (fair leasing, 0014).
+  std::unordered_map<std::string, std::string> school_of;
+  for (const auto& r : audience) school_of[r.student.id] = r.student.school_id;
 
   SQLite::Statement ins(db,
                         "INSERT INTO deliveries (id, message_id, guardian_id, channel, address, "
                         "language, state, next_attempt_at, created_at, updated_at, priority, "
-                        "about, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)");
+                        "about, last_error, school_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULLIF(?, ''))");
   EventLog events(db);
   std::unordered_map<std::string, bool> grown;  // delivery ids of earlier copies that got students
   for (auto& p : planned) {
@@ -433,6 +437,8 @@ bool plan_broadcast_chunk(SQLite::Database& db, const std::string& id, int chunk
     } else {
       ins.bind(12);
     }
+    auto school = p.student_ids.empty() ? school_of.end() : school_of.find(p.student_ids.front());
+    ins.bind(13, school == school_of.end() ? std::string() : school->second);
     ins.exec();
     ins.reset();
     events.add(delivery_id, now, p.state, detail);

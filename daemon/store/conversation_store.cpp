@@ -311,8 +311,9 @@ Queued queue_outgoing(SQLite::Database& db, const Outgoing& o, Millis now) {
   msg.exec();
   SQLite::Statement d(db,
                       "INSERT INTO deliveries (id, message_id, guardian_id, channel, address, "
-                      "language, state, next_attempt_at, created_at, updated_at, from_address) "
-                      "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, NULLIF(?, ''))");
+                      "language, state, next_attempt_at, created_at, updated_at, from_address, "
+                      "school_id) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, NULLIF(?, ''), "
+                      "(SELECT school_id FROM students WHERE id = ?11))");
   d.bind(1, out.delivery_id);
   d.bind(2, out.message_id);
   d.bind(3, o.guardian_id);
@@ -323,6 +324,7 @@ Queued queue_outgoing(SQLite::Database& db, const Outgoing& o, Millis now) {
   d.bind(8, now);
   d.bind(9, now);
   d.bind(10, o.from);
+  d.bind(11, o.student_id);
   d.exec();
   add_event(db, out.delivery_id, now, DeliveryState::kQueued, o.why);
   return out;

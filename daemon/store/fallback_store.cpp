@@ -147,10 +147,11 @@ std::optional<std::string> fall_back(SQLite::Database& db, const std::string& de
       SQLite::Statement ins(db,
                             "INSERT INTO deliveries (id, message_id, guardian_id, channel, "
                             "address, language, state, next_attempt_at, created_at, updated_at, "
-                            "fallback_of, priority, about) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                            // A broadcast copy keeps its place behind notes and the students
-                            // it names.
-                            "?11, priority, about FROM deliveries WHERE id = ?11");
+                            "fallback_of, priority, about, school_id) SELECT ?, ?, ?, ?, ?, ?, "
+                            "?, ?, ?, ?, "
+                            // A broadcast copy keeps its place behind notes, its school's turn
+                            // and the students it names.
+                            "?11, priority, about, school_id FROM deliveries WHERE id = ?11");
       ins.bind(1, id);
       ins.bind(2, message_id);
       ins.bind(3, guardian_id);

@@ -58,8 +58,8 @@ Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& me
   AcceptedMessage accepted{message, {}};
   SQLite::Statement ins(db,
                         "INSERT INTO deliveries (id, message_id, guardian_id, channel, address, "
-                        "language, state, next_attempt_at, created_at, updated_at, digest) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "language, state, next_attempt_at, created_at, updated_at, digest, "
+                        "school_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))");
   for (auto& p : *planned) {
     std::string id = new_id("dlv_");
     ins.bind(1, id);
@@ -73,6 +73,7 @@ Result<StoredResponse> accept_message(SQLite::Database& db, const NewMessage& me
     ins.bind(9, now);
     ins.bind(10, now);
     ins.bind(11, p.digest ? 1 : 0);
+    ins.bind(12, roster->student.school_id);
     ins.exec();
     ins.reset();
     add_event(db, id, now, p.state, p.detail);

@@ -41,6 +41,10 @@ std::optional<MessageView> get_message(SQLite::Database& db, const std::string& 
 // queue_store.cpp
 std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& limits, Millis now,
                                       Millis lease_until);
+// The lease's SQL (exposed so that a test checks each stays a seek or range scan on its index).
+extern const char* const kIndividualDueSql;
+extern const char* const kBulkNextSchoolSql;
+extern const char* const kBulkRowsSql;
 void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now,
                     const std::set<std::string>& available_channels);
 void add_event(SQLite::Database& db, const std::string& delivery_id, Millis at, DeliveryState state,

@@ -13,6 +13,21 @@
 
 namespace homeroom::store {
 
+// The lease's queries (their plans are checked by tests/unit/store/fair_lease_test.cpp).
+const char* const kIndividualDueSql =
+    "SELECT id, state, next_attempt_at FROM deliveries INDEXED BY deliveries_due WHERE (" DUE_STATES
+    ") AND channel = ?1 AND priority = 0 AND next_attempt_at <= ?2 ORDER BY next_attempt_at "
+    "LIMIT ?3";
+// Bulk: the partial index deliveries_due_bulk (migration 0014) is `priority = 1 AND (DUE_STATES)`.
+#define BULK_DUE \
+  "FROM deliveries INDEXED BY deliveries_due_bulk WHERE priority = 1 AND (" DUE_STATES ")"
+const char* const kBulkNextSchoolSql =
+    "SELECT school_id " BULK_DUE " AND channel = ?1 AND school_id > ?2 ORDER BY school_id LIMIT 1";
+const char* const kBulkRowsSql =
+    "SELECT id, state, next_attempt_at " BULK_DUE
+    " AND channel = ?1 AND school_id IS ?2 AND next_attempt_at <= ?3 ORDER BY next_attempt_at "
+    "LIMIT ?4 OFFSET ?5";
+
 EventLog::EventLog(SQLite::Database& db)
     : insert_(db,
               "INSERT INTO delivery_events (delivery_id, at, state, detail) VALUES (?, ?, ?, ?)") {}
@@ -86,41 +101,177 @@ std::vector<std::string> broadcast_contexts(SQLite::Database& db, LeasedDelivery
   return names;
 }
 
-// The channels' due rows, individual before bulk, each (channel, priority) an index range scan.
+// The channels' due rows, individual before bulk, each (channel, priority) an index range scan;
+// bulk rows fair across schools (see BulkLease).
 struct DueRow {
   std::string id;
   std::string state;
   int priority = 0;
   Millis at = 0;
+  std::string school;  // "" for none
+  // The order of the lease: an individual row's next_attempt_at, a bulk row's place in its
+  // channel's round-robin.
+  std::int64_t order = 0;
+};
+
+// Bulk deliveries of one channel, round-robin across schools (migration 0014). The schools take
+// turns in a cycle (deliveries without a school first, then by id), starting after the school
+// served last: a batch of n takes the next due row of each school in turn until n schools gave
+// one (a school with nothing due yet is passed over), then shares what room is left equally
+// among them (a school with fewer due rows leaves its share to the others), and is ordered first
+// rows first, then second rows, and so on. With more schools than room, the next batch goes on
+// where this one stopped.
+//
+// Every query is a seek or a range scan that stops after its share, on deliveries_due_bulk, which
+// it names (INDEXED BY) and whose condition it repeats word for word.
+class BulkLease {
+ public:
+  explicit BulkLease(SQLite::Database& db)
+      : next_school_(db, kBulkNextSchoolSql), rows_(db, kBulkRowsSql) {}
+
+  std::vector<DueRow> take(const std::string& channel, int n, Millis now,
+                           const std::optional<std::string>& after) {
+    std::vector<DueRow> out;
+    if (n <= 0) return out;
+    const auto room = static_cast<std::size_t>(n);
+    std::vector<std::vector<DueRow>> rows;  // per school that had a due row, in turn
+    Turns turns(next_school_, channel, after);
+    std::size_t taken = 0;
+    for (std::string school; taken < room && turns.next(school);) {
+      std::vector<DueRow> first;
+      if (due(channel, school, now, 1, first) == 1) {
+        rows.push_back(std::move(first));
+        ++taken;
+      }
+    }
+    std::vector<std::size_t> active(rows.size());
+    for (std::size_t i = 0; i < active.size(); ++i) active[i] = i;
+    while (!active.empty() && taken < room) {
+      const std::size_t share = (room - taken + active.size() - 1) / active.size();
+      std::vector<std::size_t> more;  // schools that filled their share: they may have more
+      for (std::size_t i : active) {
+        const std::string school = rows[i].front().school;  // a copy: due() grows rows[i]
+        const std::size_t got = due(channel, school, now, share, rows[i]);
+        taken += got;
+        if (got == share) more.push_back(i);
+      }
+      active = std::move(more);
+    }
+    for (std::size_t rank = 0; out.size() < room; ++rank) {
+      const std::size_t before = out.size();
+      for (auto& school_rows : rows) {
+        if (rank >= school_rows.size() || out.size() == room) continue;
+        out.push_back(std::move(school_rows[rank]));
+        out.back().order = static_cast<std::int64_t>(out.size());
+      }
+      if (out.size() == before) break;
+    }
+    return out;
+  }
+
+ private:
+  // The schools with pending bulk rows on a channel, each once, in turn after `after` (none:
+  // from the start); "" stands for the deliveries without a school.
+  class Turns {
+   public:
+    Turns(SQLite::Statement& next_school, std::string channel,
+          const std::optional<std::string>& after)
+        : next_school_(next_school), channel_(std::move(channel)) {
+      if (!after) {
+        phases_ = {{true, "", std::nullopt}, {false, "", std::nullopt}};
+      } else if (after->empty()) {
+        phases_ = {{false, "", std::nullopt}, {true, "", std::nullopt}};
+      } else {
+        phases_ = {{false, *after, std::nullopt}, {true, "", std::nullopt}, {false, "", *after}};
+      }
+    }
+
+    bool next(std::string& school) {
+      while (phase_ < phases_.size()) {
+        Phase& p = phases_[phase_];
+        if (p.without_school) {
+          ++phase_;
+          school.clear();
+          return true;
+        }
+        next_school_.bind(1, channel_);
+        next_school_.bind(2, p.above);
+        const bool found = next_school_.executeStep();
+        if (found) school = next_school_.getColumn(0).getString();
+        next_school_.reset();
+        if (found && (!p.up_to || school <= *p.up_to)) {
+          p.above = school;
+          return true;
+        }
+        ++phase_;
+      }
+      return false;
+    }
+
+   private:
+    struct Phase {
+      bool without_school;
+      std::string above;                 // schools with an id above this one
+      std::optional<std::string> up_to;  // and up to this one, when set
+    };
+    SQLite::Statement& next_school_;
+    std::string channel_;
+    std::vector<Phase> phases_;
+    std::size_t phase_ = 0;
+  };
+
+  // Appends the school's next due rows after those it already has (up to `share`); returns how
+  // many it found.
+  std::size_t due(const std::string& channel, const std::string& school, Millis now,
+                  std::size_t share, std::vector<DueRow>& rows) {
+    rows_.bind(1, channel);
+    if (school.empty()) {
+      rows_.bind(2);
+    } else {
+      rows_.bind(2, school);
+    }
+    rows_.bind(3, now);
+    rows_.bind(4, static_cast<std::int64_t>(share));
+    rows_.bind(5, static_cast<std::int64_t>(rows.size()));
+    std::size_t got = 0;
+    while (rows_.executeStep()) {
+      rows.push_back({rows_.getColumn(0).getString(), rows_.getColumn(1).getString(), 1,
+                      rows_.getColumn(2).getInt64(), school, 0});
+      ++got;
+    }
+    rows_.reset();
+    return got;
+  }
+
+  SQLite::Statement next_school_, rows_;
 };
 
 std::vector<DueRow> due_rows(SQLite::Database& db, const LeaseLimits& limits, Millis now) {
-  SQLite::Statement q(db,
-                      "SELECT id, state, next_attempt_at FROM deliveries INDEXED BY "
-                      "deliveries_due WHERE (" DUE_STATES
-                      ") AND channel = ? AND priority = ? AND next_attempt_at <= ? "
-                      "ORDER BY next_attempt_at LIMIT ?");
+  SQLite::Statement q(db, kIndividualDueSql);
+  BulkLease bulk(db);
   std::vector<DueRow> due;
   for (const auto& channel : known_channels()) {
     int left = limits.total;
     if (auto it = limits.per_channel.find(channel); it != limits.per_channel.end()) {
       left = std::min(left, it->second);
     }
-    for (int priority = 0; priority <= 1 && left > 0; ++priority) {
-      q.bind(1, channel);
-      q.bind(2, priority);
-      q.bind(3, now);
-      q.bind(4, left);
-      while (q.executeStep()) {
-        due.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), priority,
-                       q.getColumn(2).getInt64()});
-        --left;
-      }
-      q.reset();
+    q.bind(1, channel);
+    q.bind(2, now);
+    q.bind(3, left);
+    while (q.executeStep()) {
+      const Millis at = q.getColumn(2).getInt64();
+      due.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), 0, at, "", at});
+      --left;
     }
+    q.reset();
+    std::optional<std::string> after;
+    if (auto it = limits.bulk_after.find(channel); it != limits.bulk_after.end()) {
+      after = it->second;
+    }
+    for (auto& row : bulk.take(channel, left, now, after)) due.push_back(std::move(row));
   }
   std::stable_sort(due.begin(), due.end(), [](const DueRow& a, const DueRow& b) {
-    return a.priority != b.priority ? a.priority < b.priority : a.at < b.at;
+    return a.priority != b.priority ? a.priority < b.priority : a.order < b.order;
   });
   if (due.size() > static_cast<std::size_t>(std::max(0, limits.total))) {
     due.resize(static_cast<std::size_t>(std::max(0, limits.total)));
@@ -213,7 +364,8 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
     events.add(id, now, DeliveryState::kSuppressed, why);
   };
   std::set<std::string> collected;  // companions already leased inside a digest of this batch
-  for (const auto& [id, state, priority, at] : due) {
+  for (const auto& due_row : due) {
+    const std::string& id = due_row.id;
     if (collected.count(id) > 0) continue;
     info.bind(1, id);
     if (!info.executeStep()) {
@@ -250,6 +402,7 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
     d.author_staff = info.getColumn(15).getString();
     d.from = info.getColumn(21).getString();
     d.priority = info.getColumn(16).getInt();
+    d.school_id = due_row.school;
     const std::string about = info.getColumn(17).isNull() ? "" : info.getColumn(17).getString();
     const std::string guardian_family_name = info.getColumn(19).getString();
     const bool cancelled = info.getColumn(20).getString() == "cancelled";
@@ -281,7 +434,7 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
       events.add(row, now, DeliveryState::kSending, why);
     };
     std::string detail = "attempt " + std::to_string(d.attempt);
-    if (state == "sending") detail += " (the previous lease expired)";
+    if (due_row.state == "sending") detail += " (the previous lease expired)";
     lease_row(id, detail);
     if (digest) {
       for (auto& item : digest_companions(db, d, now)) {

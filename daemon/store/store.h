@@ -144,10 +144,13 @@ struct ReachReport {
 };
 
 // How many due deliveries one lease may take: at most `total`, and per channel at most
-// per_channel[channel] (a channel without an entry: `total`). Individual deliveries come first.
+// per_channel[channel] (a channel without an entry: `total`). Individual deliveries come first;
+// bulk ones round-robin across schools, per channel starting after bulk_after[channel] (the
+// school_id of the last bulk delivery leased before; "" for none; no entry: from the start).
 struct LeaseLimits {
   int total = 64;
   std::map<std::string, int> per_channel{};
+  std::map<std::string, std::string> bulk_after{};
 };
 
 // A broadcast as accepted by the API (store/broadcast_store.cpp). Exactly one audience key is set.
