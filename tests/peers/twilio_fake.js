@@ -3,7 +3,8 @@
 // integration tests and benchmarks. Node's http server only.
 //
 //   node twilio_fake.js --port-file FILE --sid AC... --token TOKEN [--record FILE.jsonl]
-//        [--stopped +1555...,+1555...] [--throttle-first N] [--fail-first N] [--quiet]
+//        [--stopped +1555...,+1555...] [--invalid +1555...,...] [--throttle-first N]
+//        [--fail-first N] [--quiet]
 //
 // Listens on 127.0.0.1:0 and writes the port to --port-file once ready. Checks Basic auth
 // (401 {"code":20003} otherwise), records each form request as one JSON line
@@ -11,6 +12,7 @@
 //   - 429 {"code":20429} with Retry-After: 1 for the first N requests (--throttle-first N),
 //   - then 500 {"code":20500} for the next N (--fail-first N),
 //   - 400 {"code":21610} for a To listed in --stopped,
+//   - 400 {"code":21211} for a To listed in --invalid (not a valid phone number: permanent),
 //   - 400 {"code":21604} when To is missing or Body is empty,
 //   - else 201 with a Message resource ({"sid":"SM...","status":"queued",...}).
 // Exits on SIGTERM/SIGINT after flushing the record.
@@ -20,7 +22,7 @@ const fs = require('fs');
 const crypto = require('crypto');
 
 function parseArgs(argv) {
-  const args = {stopped: [], throttleFirst: 0, failFirst: 0, quiet: false};
+  const args = {stopped: [], invalid: [], throttleFirst: 0, failFirst: 0, quiet: false};
   for (let i = 2; i < argv.length; ++i) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -29,6 +31,7 @@ function parseArgs(argv) {
     else if (a === '--sid') args.sid = next();
     else if (a === '--token') args.token = next();
     else if (a === '--stopped') args.stopped = next().split(',').filter(Boolean);
+    else if (a === '--invalid') args.invalid = next().split(',').filter(Boolean);
     else if (a === '--throttle-first') args.throttleFirst = parseInt(next(), 10);
     else if (a === '--fail-first') args.failFirst = parseInt(next(), 10);
     else if (a === '--quiet') args.quiet = true;
@@ -102,6 +105,9 @@ const server = http.createServer((req, res) => {
     }
     if (!form.To || (!form.From && !form.MessagingServiceSid)) {
       return twilioError(res, 400, 21604, "A 'To' phone number is required.");
+    }
+    if (args.invalid.includes(form.To)) {
+      return twilioError(res, 400, 21211, `The 'To' number ${form.To} is not a valid phone number.`);
     }
     if (args.stopped.includes(form.To)) {
       return twilioError(res, 400, 21610, 'Attempt to send to unsubscribed recipient');
