@@ -71,6 +71,24 @@ std::set<std::string> sending_channels(const DatabaseOptions& options) {
   return channels;
 }
 
+Result<std::string> locate_api(const DatabaseOptions& options, const std::string& url) {
+  std::string base = url;
+  if (base.empty()) {
+    auto config = read_config(options);
+    if (!config) return Status::not_found("no --url given and " + config.status().message());
+    std::string host = config->server.listen_host;
+    if (host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "::") host = "::1";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    base = "http://" + host + ":" + std::to_string(config->server.listen_port);
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (base.rfind("http://", 0) != 0 && base.rfind("https://", 0) != 0) {
+    return Status::invalid("--url", "expected http://HOST:PORT or https://..., got " + base);
+  }
+  return base;
+}
+
 Result<std::unique_ptr<store::Store>> open_database(const std::filesystem::path& path,
                                                     const Clock& clock) {
   std::error_code ec;

@@ -26,6 +26,10 @@ Result<std::filesystem::path> locate_database(const DatabaseOptions& options);
 // homeroomctl plans itself (conference reminders); every channel when no config file is found.
 std::set<std::string> sending_channels(const DatabaseOptions& options);
 
+// homeroomd's API base URL (no trailing '/'): `url` when given, else http://<server.listen> of
+// the same configuration file (a wildcard address is reached on loopback).
+Result<std::string> locate_api(const DatabaseOptions& options, const std::string& url);
+
 // Store::open (creating and migrating the file as needed), with a warning when the file is new.
 Result<std::unique_ptr<store::Store>> open_database(const std::filesystem::path& path,
                                                     const Clock& clock);

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "broadcast_command.h"
 #include "database_location.h"
 #include "import_command.h"
 #include "token_command.h"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
       "  homeroomctl import roster roster.csv --dry-run\n"
       "  homeroomctl import oneroster sis-export/\n"
       "  homeroomctl import conferences conferences.csv\n"
+      "  HOMEROOM_TOKEN=$ADMIN homeroomctl broadcast watch bc_123\n"
       "\n"
       "Exit status: 0 done, 1 refused (nothing was changed), 2 usage error.");
   DatabaseOptions db_options;
@@ -95,6 +97,25 @@ int main(int argc, char** argv) {
       "--dry-run", conferences_options.dry_run,
       "Check the file against the database and show what an import would do, writing nothing");
 
+  auto* broadcast = app.add_subcommand("broadcast", "Broadcasts")->require_subcommand(1);
+  BroadcastWatchOptions watch_options;
+  std::string api_url;
+  auto* watch_cmd = broadcast->add_subcommand(
+      "watch",
+      "Follow a broadcast through homeroomd's API (GET /v1/broadcasts/ID) until every delivery "
+      "is final or it is cancelled; exit 0 then, 1 on an error");
+  watch_cmd->add_option("ID", watch_options.id, "The broadcast id (bc_...)")->required();
+  watch_cmd->add_option("--url", api_url,
+                        "homeroomd's API (default: http://<server.listen> of the config)");
+  watch_cmd
+      ->add_option("--token", watch_options.token, "An admin API token (default: $HOMEROOM_TOKEN)")
+      ->envname("HOMEROOM_TOKEN")
+      ->required();
+  watch_cmd
+      ->add_option("--interval", watch_options.interval_seconds,
+                   "Seconds between two looks (default 1)")
+      ->check(CLI::PositiveNumber);
+
   try {
     app.parse(argc, argv);
     if (*token_create && token_options.role == "teacher" && token_options.staff.empty()) {
@@ -123,6 +144,14 @@ int main(int argc, char** argv) {
     return with_database(db_options, [&](const auto& db) {
       return import_conferences(conferences_options, db, sending_channels(db_options));
     });
+  }
+  if (*watch_cmd) {
+    auto api = locate_api(db_options, api_url);
+    if (!api) {
+      std::cerr << "homeroomctl: " << api.status().message() << "\n";
+      return 1;
+    }
+    return watch_broadcast(watch_options, *api);
   }
   return kUsageError;  // unreachable: require_subcommand
 }

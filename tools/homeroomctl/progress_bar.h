@@ -1,6 +1,6 @@
 // A one-line progress bar on stderr, drawn only when stderr is a terminal (scripts and logs get
-// nothing from it). "importing  [#########.........]  1200/2400". Thread-safe: update() may be
-// called from a store's writer thread.
+// nothing from it). "importing  [#########.........]  1200/2400", optionally followed by a detail
+// ("sent 1180, failed 20"). Thread-safe: update() may be called from a store's writer thread.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +19,7 @@ class ProgressBar {
 
   // Starts a new stage ("parsing files", "importing") at 0.
   void stage(std::string label);
-  void update(std::size_t done, std::size_t total);
+  void update(std::size_t done, std::size_t total, std::string detail = "");
   // Ends the line (the next output starts on a fresh one).
   void finish();
 
@@ -33,6 +33,7 @@ class ProgressBar {
   std::string label_;
   std::size_t done_ = 0;
   std::size_t total_ = 0;
+  std::string detail_;
   bool drawn_ = false;
 };
 
