@@ -116,8 +116,8 @@ int plan_reminders(SQLite::Database& db, const Conference& c, const StudentRoste
                             "translations, send_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   SQLite::Statement ins(db,
                         "INSERT INTO deliveries (id, message_id, guardian_id, channel, address, "
-                        "language, state, next_attempt_at, created_at, updated_at, last_error) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "language, state, next_attempt_at, created_at, updated_at, last_error, "
+                        "school_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))");
   SQLite::Statement ins_reminder(db,
                                  "INSERT INTO conference_reminders (message_id, conference_id, "
                                  "offset_minutes, starts_at, timezone, created_at) "
@@ -179,6 +179,7 @@ int plan_reminders(SQLite::Database& db, const Conference& c, const StudentRoste
       } else {
         ins.bind(11);
       }
+      ins.bind(12, roster.student.school_id);
       ins.exec();
       ins.reset();
       events.add(id, now, p.state, p.detail);
