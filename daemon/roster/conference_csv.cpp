@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <map>
-#include <set>
 #include <string>
 
 #include "roster/validate.h"
@@ -91,12 +90,7 @@ Result<std::vector<ConferenceRow>> parse_conference_csv(std::string_view text,
     }
   }
   if (found.empty()) return rows;
-  std::set<int> bad_lines;
-  for (const auto& e : found) bad_lines.insert(e.line);
-  const std::size_t bad = bad_lines.size();
-  if (errors != nullptr) errors->insert(errors->end(), found.begin(), found.end());
-  return Status(Code::kInvalidArgument, std::to_string(bad) + (bad == 1 ? " bad row" : " bad rows"),
-                std::string(source_name));
+  return csv_bad_rows(found, source_name, errors);
 }
 
 }  // namespace homeroom

@@ -1,6 +1,7 @@
 #include "roster/csv.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 namespace homeroom {
@@ -178,6 +179,16 @@ std::string csv_field(const CsvColumns& columns, const CsvRecord& record, std::s
   auto it = columns.find(std::string(column));
   if (it == columns.end() || it->second >= record.fields.size()) return {};
   return std::string(trim_csv_field(record.fields[it->second]));
+}
+
+Status csv_bad_rows(const std::vector<CsvError>& found, std::string_view source_name,
+                    std::vector<CsvError>* errors) {
+  std::set<int> bad_lines;
+  for (const auto& e : found) bad_lines.insert(e.line);
+  const std::size_t bad = bad_lines.size();
+  if (errors != nullptr) errors->insert(errors->end(), found.begin(), found.end());
+  return Status(Code::kInvalidArgument, std::to_string(bad) + (bad == 1 ? " bad row" : " bad rows"),
+                std::string(source_name));
 }
 
 }  // namespace homeroom

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/status.h"
+
 namespace homeroom {
 
 struct CsvError {
@@ -89,5 +91,10 @@ bool read_csv_header(const CsvRecord& header, const std::vector<CsvColumn>& know
 
 // The trimmed value of `column` in `record`; empty when the column is absent from the header.
 std::string csv_field(const CsvColumns& columns, const CsvRecord& record, std::string_view column);
+
+// What a file parse with errors returns: kInvalidArgument "N bad rows" (N distinct lines) with
+// `field()` = source_name; `found` is appended to `*errors` when `errors` is not null.
+Status csv_bad_rows(const std::vector<CsvError>& found, std::string_view source_name,
+                    std::vector<CsvError>* errors);
 
 }  // namespace homeroom

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <optional>
-#include <set>
 #include <utility>
 
 #include "roster/validate.h"
@@ -319,12 +318,7 @@ Result<RosterImport> parse_roster_csv(std::string_view text, std::string_view so
   }
 
   if (found.empty()) return result;
-  std::set<int> bad_lines;
-  for (const auto& e : found) bad_lines.insert(e.line);
-  const std::size_t bad = bad_lines.size();
-  if (errors != nullptr) errors->insert(errors->end(), found.begin(), found.end());
-  return Status(Code::kInvalidArgument, std::to_string(bad) + (bad == 1 ? " bad row" : " bad rows"),
-                std::string(source_name));
+  return csv_bad_rows(found, source_name, errors);
 }
 
 }  // namespace homeroom

@@ -70,6 +70,14 @@ Result<std::vector<CsvError>> unknown_teachers(const RosterImport& data,
   return errors;
 }
 
+// A CSV that did not parse: every error as "FILE:LINE: column: message"; the exit status.
+int refuse_file(const std::string& file, const Status& status,
+                const std::vector<CsvError>& errors) {
+  for (const auto& e : errors) std::cerr << format_csv_error(file, e) << "\n";
+  if (errors.empty()) std::cerr << file << ": " << status.to_string() << "\n";
+  return nothing_imported(static_cast<int>(std::max<std::size_t>(errors.size(), 1)));
+}
+
 void print_errors(const std::vector<CsvError>& errors) {
   for (const auto& e : errors) std::cerr << format_csv_error(e) << "\n";
 }
@@ -102,11 +110,7 @@ int import_roster(const ImportRosterOptions& options, const std::filesystem::pat
 
   std::vector<CsvError> errors;
   auto parsed = parse_roster_csv(*text, file, &errors);
-  if (!parsed) {
-    for (const auto& e : errors) std::cerr << format_csv_error(file, e) << "\n";
-    if (errors.empty()) std::cerr << file << ": " << parsed.status().to_string() << "\n";
-    return nothing_imported(static_cast<int>(std::max<std::size_t>(errors.size(), 1)));
-  }
+  if (!parsed) return refuse_file(file, parsed.status(), errors);
   RosterImport& data = *parsed;
   const std::string found =
       count(static_cast<int>(data.students.size()), "student", "students") + ", " +
@@ -224,11 +228,7 @@ int import_conferences(const ImportConferencesOptions& options, const std::files
   }
   std::vector<CsvError> errors;
   auto rows = parse_conference_csv(*text, file, &errors);
-  if (!rows) {
-    for (const auto& e : errors) std::cerr << format_csv_error(file, e) << "\n";
-    if (errors.empty()) std::cerr << file << ": " << rows.status().to_string() << "\n";
-    return nothing_imported(static_cast<int>(std::max<std::size_t>(errors.size(), 1)));
-  }
+  if (!rows) return refuse_file(file, rows.status(), errors);
   const std::string found = count(static_cast<int>(rows->size()), "slot", "slots");
   std::error_code ec;
   if (options.dry_run && !std::filesystem::exists(db, ec)) {
