@@ -231,16 +231,18 @@ TEST_CASE("conferences: a moved slot cancels its unsent reminders and plans new 
   }
 }
 
-TEST_CASE("conferences: DELETE cancels the unsent reminders, once; sent ones stay") {
+TEST_CASE("conferences: DELETE cancels the unsent reminders, once, and sent ones stay") {
   ConferenceFixture f;
   f.put_ok(f.slot());
+  f.clock.set(kSlot - 72 * kHour);
+  REQUIRE(f.send_due().size() == 2);  // the 3-day reminders went out
   auto r = wait<store::ConferenceView>([&](auto done) { f.conferences->cancel("c1", done); });
   REQUIRE(r.is_ok());
   CHECK(r->state == "cancelled");
   CHECK(r->cancelled_at);
-  CHECK(f.states("c1") == std::vector<std::string>{"4320 g1 suppressed", "4320 g2 suppressed",
+  CHECK(f.states("c1") == std::vector<std::string>{"4320 g1 sent", "4320 g2 sent",
                                                    "120 g1 suppressed", "120 g2 suppressed"});
-  CHECK(r->reminders[0].deliveries[0].last_error == "cancelled: the conference was cancelled");
+  CHECK(r->reminders[1].deliveries[0].last_error == "cancelled: the conference was cancelled");
   f.clock.set(kSlot - kHour);
   CHECK(f.lease().empty());
 
