@@ -43,6 +43,7 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
                                       Millis lease_until);
 // The lease's SQL (exposed so that a test checks each stays a seek or range scan on its index).
 extern const char* const kIndividualDueSql;
+extern const char* const kBulkFirstSchoolSql;
 extern const char* const kBulkNextSchoolSql;
 extern const char* const kBulkRowsSql;
 void record_updates(SQLite::Database& db, const std::vector<DeliveryUpdate>& updates, Millis now,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "core/ids.h"
@@ -21,6 +22,8 @@ const char* const kIndividualDueSql =
 // Bulk: the partial index deliveries_due_bulk (migration 0014) is `priority = 1 AND (DUE_STATES)`.
 #define BULK_DUE \
   "FROM deliveries INDEXED BY deliveries_due_bulk WHERE priority = 1 AND (" DUE_STATES ")"
+const char* const kBulkFirstSchoolSql =
+    "SELECT school_id " BULK_DUE " AND channel = ?1 ORDER BY school_id LIMIT 1";
 const char* const kBulkNextSchoolSql =
     "SELECT school_id " BULK_DUE " AND channel = ?1 AND school_id > ?2 ORDER BY school_id LIMIT 1";
 const char* const kBulkRowsSql =
@@ -123,19 +126,27 @@ struct DueRow {
 // where this one stopped.
 //
 // Every query is a seek or a range scan that stops after its share, on deliveries_due_bulk, which
-// it names (INDEXED BY) and whose condition it repeats word for word.
+// it names (INDEXED BY) and whose condition it repeats word for word. A channel without pending
+// bulk rows costs one seek (NULLs sort first: it also says whether rows without a school wait);
+// the other statements are prepared only when there are some.
 class BulkLease {
  public:
-  explicit BulkLease(SQLite::Database& db)
-      : next_school_(db, kBulkNextSchoolSql), rows_(db, kBulkRowsSql) {}
+  explicit BulkLease(SQLite::Database& db) : db_(db), first_school_(db, kBulkFirstSchoolSql) {}
 
   std::vector<DueRow> take(const std::string& channel, int n, Millis now,
                            const std::optional<std::string>& after) {
     std::vector<DueRow> out;
     if (n <= 0) return out;
+    first_school_.bind(1, channel);
+    const bool pending = first_school_.executeStep();
+    const bool without_school = pending && first_school_.getColumn(0).isNull();
+    first_school_.reset();
+    if (!pending) return out;
+    if (!next_school_) next_school_.emplace(db_, kBulkNextSchoolSql);
+    if (!rows_) rows_.emplace(db_, kBulkRowsSql);
     const auto room = static_cast<std::size_t>(n);
     std::vector<std::vector<DueRow>> rows;  // per school that had a due row, in turn
-    Turns turns(next_school_, channel, after);
+    Turns turns(*next_school_, channel, after, without_school);
     std::size_t taken = 0;
     for (std::string school; taken < room && turns.next(school);) {
       std::vector<DueRow> first;
@@ -175,7 +186,7 @@ class BulkLease {
   class Turns {
    public:
     Turns(SQLite::Statement& next_school, std::string channel,
-          const std::optional<std::string>& after)
+          const std::optional<std::string>& after, bool without_school)
         : next_school_(next_school), channel_(std::move(channel)) {
       if (!after) {
         phases_ = {{true, "", std::nullopt}, {false, "", std::nullopt}};
@@ -183,6 +194,11 @@ class BulkLease {
         phases_ = {{false, "", std::nullopt}, {true, "", std::nullopt}};
       } else {
         phases_ = {{false, *after, std::nullopt}, {true, "", std::nullopt}, {false, "", *after}};
+      }
+      if (!without_school) {
+        phases_.erase(std::remove_if(phases_.begin(), phases_.end(),
+                                     [](const Phase& p) { return p.without_school; }),
+                      phases_.end());
       }
     }
 
@@ -224,26 +240,29 @@ class BulkLease {
   // many it found.
   std::size_t due(const std::string& channel, const std::string& school, Millis now,
                   std::size_t share, std::vector<DueRow>& rows) {
-    rows_.bind(1, channel);
+    SQLite::Statement& q = *rows_;
+    q.bind(1, channel);
     if (school.empty()) {
-      rows_.bind(2);
+      q.bind(2);
     } else {
-      rows_.bind(2, school);
+      q.bind(2, school);
     }
-    rows_.bind(3, now);
-    rows_.bind(4, static_cast<std::int64_t>(share));
-    rows_.bind(5, static_cast<std::int64_t>(rows.size()));
+    q.bind(3, now);
+    q.bind(4, static_cast<std::int64_t>(share));
+    q.bind(5, static_cast<std::int64_t>(rows.size()));
     std::size_t got = 0;
-    while (rows_.executeStep()) {
-      rows.push_back({rows_.getColumn(0).getString(), rows_.getColumn(1).getString(), 1,
-                      rows_.getColumn(2).getInt64(), school, 0});
+    while (q.executeStep()) {
+      rows.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), 1,
+                      q.getColumn(2).getInt64(), school, 0});
       ++got;
     }
-    rows_.reset();
+    q.reset();
     return got;
   }
 
-  SQLite::Statement next_school_, rows_;
+  SQLite::Database& db_;
+  SQLite::Statement first_school_;
+  std::optional<SQLite::Statement> next_school_, rows_;
 };
 
 std::vector<DueRow> due_rows(SQLite::Database& db, const LeaseLimits& limits, Millis now) {

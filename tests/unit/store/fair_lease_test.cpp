@@ -221,6 +221,10 @@ TEST_CASE("the lease's queries are seeks and range scans on their partial indexe
   INFO(individual);
   CHECK(individual.find("SEARCH deliveries USING INDEX deliveries_due (channel=? AND "
                         "priority=? AND next_attempt_at<?)") != std::string::npos);
+  const std::string first = plan(store::kBulkFirstSchoolSql);
+  INFO(first);
+  CHECK(first.find("SEARCH deliveries USING INDEX deliveries_due_bulk (channel=?)") !=
+        std::string::npos);
   const std::string next = plan(store::kBulkNextSchoolSql);
   INFO(next);
   CHECK(next.find("SEARCH deliveries USING INDEX deliveries_due_bulk (channel=? AND "
@@ -229,7 +233,7 @@ TEST_CASE("the lease's queries are seeks and range scans on their partial indexe
   INFO(rows);
   CHECK(rows.find("SEARCH deliveries USING INDEX deliveries_due_bulk (channel=? AND school_id=? "
                   "AND next_attempt_at<?)") != std::string::npos);
-  for (const auto& p : {individual, next, rows}) {
+  for (const auto& p : {individual, first, next, rows}) {
     CHECK(p.find("TEMP B-TREE") == std::string::npos);
     CHECK(p.find("SCAN") == std::string::npos);
   }
