@@ -358,10 +358,11 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
       "COALESCE(g.given_name, ''), COALESCE(sg.contact_allowed, 0), m.student_id, "
       "COALESCE(m.author_staff, ''), d.priority, d.about, b.id IS NOT NULL, "
       "COALESCE(g.family_name, ''), COALESCE(b.state, ''), COALESCE(d.from_address, ''), "
-      "d.digest "
+      "d.digest, cr.cancelled_at IS NOT NULL "
       "FROM deliveries d JOIN messages m ON m.id = d.message_id "
       "JOIN students s ON s.id = m.student_id "
       "LEFT JOIN broadcasts b ON b.id = d.message_id "
+      "LEFT JOIN conference_reminders cr ON cr.message_id = d.message_id "
       "LEFT JOIN staff st ON st.id = m.author_staff "
       "LEFT JOIN guardians g ON g.id = d.guardian_id "
       "LEFT JOIN student_guardians sg ON sg.student_id = m.student_id "
@@ -426,9 +427,16 @@ std::vector<LeasedDelivery> lease_due(SQLite::Database& db, const LeaseLimits& l
     const std::string guardian_family_name = info.getColumn(19).getString();
     const bool cancelled = info.getColumn(20).getString() == "cancelled";
     const bool digest = info.getColumn(22).getInt() != 0;
+    const bool slot_changed = info.getColumn(23).getInt() != 0;
     info.reset();
-    if (cancelled) {  // a retry of a copy that was with the provider when it was cancelled
+    // A retry of a copy that was with the provider when its broadcast was cancelled, or of a
+    // reminder naming a conference time or place that has since changed.
+    if (cancelled) {
       suppress_row(id, "cancelled");
+      continue;
+    }
+    if (slot_changed) {
+      suppress_row(id, "cancelled: the conference moved or was cancelled since this reminder");
       continue;
     }
     if (broadcast) {

@@ -262,6 +262,38 @@ TEST_CASE("conferences: DELETE cancels the unsent reminders, once, and sent ones
   }
 }
 
+TEST_CASE("conferences: a reminder with the provider when its slot moves is not retried") {
+  ConferenceFixture f;
+  f.put_ok(f.slot());
+  f.clock.set(kSlot - 72 * kHour);
+  auto leased = f.lease();  // with the provider now
+  REQUIRE(leased.size() == 2);
+
+  auto moved = f.slot();
+  moved.starts_at = kSlot + 24 * kHour;
+  REQUIRE(f.put(moved).is_ok());
+  // The provider timed out: a retry is planned for a minute later.
+  std::vector<store::DeliveryUpdate> retry;
+  for (const auto& d : leased) {
+    retry.push_back(
+        {d.id, d.attempt, DeliveryState::kQueued, kSlot - 72 * kHour + 60'000, "", "timed out"});
+  }
+  f.ok([&](auto done) { f.store->record_updates(retry, done); });
+
+  // At the retry the old text (naming the old time) is suppressed, not sent; the new reminders
+  // wait for their own times.
+  f.clock.set(kSlot - 72 * kHour + 60'000);
+  CHECK(f.lease().empty());
+  auto v = f.conferences->get("c1");
+  REQUIRE(v.is_ok());
+  CHECK(f.states("c1") == std::vector<std::string>{"4320 g1 suppressed", "4320 g2 suppressed",
+                                                   "120 g1 suppressed", "120 g2 suppressed",
+                                                   "4320 g1 scheduled", "4320 g2 scheduled",
+                                                   "120 g1 scheduled", "120 g2 scheduled"});
+  CHECK(v->reminders[0].deliveries[0].last_error ==
+        "cancelled: the conference moved or was cancelled since this reminder");
+}
+
 TEST_CASE("conferences: refusals name the field and change nothing") {
   ConferenceFixture f;
   f.put_ok(f.slot());
