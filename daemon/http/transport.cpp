@@ -150,13 +150,15 @@ struct Transfer {
   curl_slist* header_list = nullptr;
   curl_slist* recipient_list = nullptr;
   std::string method, url;
+  std::string origin;  // scheme://host:port of url: transfers to one server share its connections
   std::vector<std::pair<std::string, std::string>> request_headers;
   std::vector<std::string> secrets;
   std::string upload;  // HTTP body or SMTP message
   std::size_t upload_offset = 0;
   std::size_t recipient_count = 0;
   TransferCallback done;
-  SteadyClock::time_point started;
+  SteadyClock::time_point started;  // when submitted: the timeout counts from here
+  std::chrono::milliseconds timeout{0};
   std::array<char, CURL_ERROR_SIZE> error_buffer{};
   TransferResult result;
   bool body_truncated = false;
@@ -173,6 +175,14 @@ struct Transfer {
     curl_slist_free_all(recipient_list);
   }
 };
+
+// "https://api.example.com:8443" of "https://api.example.com:8443/2010-04-01/...".
+std::string origin_of(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const auto end = url.find_first_of("/?#", scheme + 3);
+  return std::string(url.substr(0, end));
+}
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -258,6 +268,14 @@ struct Transport::Impl {
 
   // Transport thread only.
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;
+  // Per server: transfers in the multi, and those waiting for one of its connections. curl would
+  // queue them itself, but its perform loop visits every handle it holds on each pass: a thousand
+  // waiting sends made each pass cost milliseconds.
+  struct Origin {
+    std::size_t running = 0;
+    std::deque<std::unique_ptr<Transfer>> waiting;
+  };
+  std::unordered_map<std::string, Origin> origins;
 
   Impl(const Clock& c, TransportOptions o) : clock(c), options(o) {
     global_init();
@@ -275,16 +293,21 @@ struct Transport::Impl {
   }
 
   void submit(std::unique_ptr<Transfer> t) {
+    t->started = SteadyClock::now();
+    t->origin = origin_of(t->url);
+    bool wake = false;
     {
       std::lock_guard lock(mu);
       if (accepting) {
         ++in_flight;
+        // The thread empties the queue as a whole: only the first of a burst needs to wake it.
+        wake = queue.empty();
         queue.push_back(std::move(t));
         t = nullptr;
       }
     }
     if (t == nullptr) {
-      curl_multi_wakeup(multi);
+      if (wake) curl_multi_wakeup(multi);
       return;
     }
     ++in_flight;
@@ -303,6 +326,7 @@ struct Transport::Impl {
     }
     CURL* e = t.easy;
     if (timeout.count() <= 0) timeout = options.default_timeout;
+    t.timeout = timeout;
     curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_buffer.data());
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -402,22 +426,80 @@ struct Transport::Impl {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
   }
 
-  // Hands a prepared transfer to the multi (transport thread).
+  // Hands a prepared transfer to the multi, or queues it while its server's connections are all
+  // busy (transport thread).
   void add(std::unique_ptr<Transfer> t) {
-    t->started = SteadyClock::now();
     if (t->easy == nullptr || t->result.transport_error != 0) {
       finish(std::move(t));
       return;
     }
+    Origin& origin = origins[t->origin];
+    if (origin.running >= static_cast<std::size_t>(options.max_host_connections)) {
+      origin.waiting.push_back(std::move(t));
+      return;
+    }
+    start(origin, std::move(t));
+  }
+
+  // The time spent waiting counts against the transfer's timeout: one that waited past it fails
+  // like a slow answer would, without going out (its delivery may have been leased again since).
+  static std::chrono::milliseconds time_left(const Transfer& t) {
+    return t.timeout -
+           std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.started);
+  }
+  void fail_waited_too_long(std::unique_ptr<Transfer> t) {
+    t->result.transport_error = CURLE_OPERATION_TIMEDOUT;
+    t->result.error_text = "timed out waiting for a connection to " + t->origin;
+    finish(std::move(t));
+  }
+  // Fails the waiting transfers whose time ran out (each server's queue is in submission order,
+  // nearly always in deadline order too).
+  void expire_waiting() {
+    for (auto it = origins.begin(); it != origins.end();) {
+      Origin& origin = it->second;
+      while (!origin.waiting.empty() && time_left(*origin.waiting.front()).count() <= 0) {
+        auto t = std::move(origin.waiting.front());
+        origin.waiting.pop_front();
+        fail_waited_too_long(std::move(t));
+      }
+      it = origin.running == 0 && origin.waiting.empty() ? origins.erase(it) : std::next(it);
+    }
+  }
+
+  void start(Origin& origin, std::unique_ptr<Transfer> t) {
+    const auto left = time_left(*t);
+    if (left.count() <= 0) {
+      fail_waited_too_long(std::move(t));
+      return;
+    }
+    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
     if (const CURLMcode rc = curl_multi_add_handle(multi, t->easy); rc != CURLM_OK) {
       t->result.transport_error = CURLE_FAILED_INIT;
       t->result.error_text = curl_multi_strerror(rc);
       finish(std::move(t));
       return;
     }
+    ++origin.running;
     CURL* key = t->easy;
     active.emplace(key, std::move(t));
   }
+
+  // A transfer of this server left the multi: the next waiting one takes its place.
+  void start_next(const std::string& name) {
+    auto it = origins.find(name);
+    if (it == origins.end()) return;
+    Origin& origin = it->second;
+    if (origin.running > 0) --origin.running;
+    while (!origin.waiting.empty() &&
+           origin.running < static_cast<std::size_t>(options.max_host_connections)) {
+      auto next = std::move(origin.waiting.front());
+      origin.waiting.pop_front();
+      start(origin, std::move(next));
+    }
+    if (origin.running == 0 && origin.waiting.empty()) origins.erase(it);
+  }
+
+  bool idle() const { return active.empty() && origins.empty(); }
 
   void collect(Transfer& t, CURLcode code) {
     TransferResult& r = t.result;
@@ -495,15 +577,24 @@ struct Transport::Impl {
       auto t = std::move(it->second);
       active.erase(it);
       collect(*t, code);
+      const std::string origin = t->origin;
       finish(std::move(t));
+      start_next(origin);
     }
   }
 
   void fail_all_active(const char* why) {
-    auto transfers = std::move(active);
-    active.clear();
-    for (auto& [easy, t] : transfers) {
+    std::vector<std::unique_ptr<Transfer>> transfers;
+    for (auto& [easy, t] : active) {
       curl_multi_remove_handle(multi, easy);
+      transfers.push_back(std::move(t));
+    }
+    active.clear();
+    for (auto& [name, origin] : origins) {
+      for (auto& t : origin.waiting) transfers.push_back(std::move(t));
+    }
+    origins.clear();
+    for (auto& t : transfers) {
       t->result = TransferResult{};
       t->result.transport_error = CURLE_ABORTED_BY_CALLBACK;
       t->result.error_text = why;
@@ -526,13 +617,14 @@ struct Transport::Impl {
       int running = 0;
       curl_multi_perform(multi, &running);
       read_done();
+      expire_waiting();
       if (stop) {
         bool queue_empty = false;
         {
           std::lock_guard lock(mu);
           queue_empty = queue.empty();
         }
-        if (active.empty() && queue_empty) break;
+        if (idle() && queue_empty) break;
         if (SteadyClock::now() >= deadline) {
           fail_all_active("transport shut down before the transfer finished");
           std::lock_guard lock(mu);

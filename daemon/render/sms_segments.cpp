@@ -1,5 +1,6 @@
 #include "render/sms_segments.h"
 
+#include <array>
 #include <cstdint>
 
 namespace homeroom::render {
@@ -24,7 +25,7 @@ constexpr char32_t kExtensionTable[] = {U'\f', U'^', U'{', U'}', U'\\',
                                         U'[',  U'~', U']', U'|', U'€'};
 
 // Septets `c` costs in GSM-7: 1 (basic), 2 (extension), or 0 when GSM-7 cannot carry it.
-int gsm7_septets(char32_t c) {
+constexpr int gsm7_septets_by_search(char32_t c) {
   if (c == 0) return 0;
   for (char32_t b : kBasicTable) {
     if (b == c) return 1;
@@ -34,6 +35,17 @@ int gsm7_septets(char32_t c) {
   }
   return 0;
 }
+
+// The same for ASCII, looked up: nearly every character of a text is ASCII.
+constexpr auto kAsciiSeptets = [] {
+  std::array<std::uint8_t, 128> table{};
+  for (char32_t c = 0; c < 128; ++c) {
+    table[c] = static_cast<std::uint8_t>(gsm7_septets_by_search(c));
+  }
+  return table;
+}();
+
+int gsm7_septets(char32_t c) { return c < 128 ? kAsciiSeptets[c] : gsm7_septets_by_search(c); }
 
 // Decodes the code point at the front of `s` and advances past it; invalid input yields U+FFFD
 // and consumes one byte.

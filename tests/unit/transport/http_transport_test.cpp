@@ -246,6 +246,52 @@ TEST_CASE("transport: 200 concurrent requests complete on the one transport thre
                                    << " at the server, " << server.accepts() << " connections");
 }
 
+TEST_CASE("transport: more transfers than connections to a server wait their turn, all complete") {
+  LoopbackHttpServer server([](const LoopbackRequest& r) {
+    return LoopbackReply{200, {}, r.body, 50ms};
+  });
+  FakeClock clock;
+  TransportOptions options;
+  options.max_host_connections = 4;
+  Transport transport(clock, options);
+  constexpr int kCount = 40;
+  std::atomic<int> ok{0};
+  std::atomic<int> done{0};
+  std::promise<void> all;
+  for (int i = 0; i < kCount; ++i) {
+    const std::string body = "n=" + std::to_string(i);
+    transport.http(HttpRequest{"POST", server.url("/q"), {}, body, 10'000ms, {}},
+                   [&, body](TransferResult r) {
+                     if (r.status == 200 && r.body == body) ++ok;
+                     if (++done == kCount) all.set_value();
+                   });
+  }
+  REQUIRE(all.get_future().wait_for(30s) == std::future_status::ready);
+  CHECK(ok == kCount);
+  CHECK(server.requests() == kCount);
+  CHECK(server.max_concurrent() <= 4);
+  CHECK(server.accepts() <= 4);
+}
+
+TEST_CASE("transport: a transfer that waits for a connection past its timeout never goes out") {
+  LoopbackHttpServer server([](const LoopbackRequest&) {
+    return LoopbackReply{200, {}, "slow", 600ms};
+  });
+  FakeClock clock;
+  TransportOptions options;
+  options.max_host_connections = 1;
+  Transport transport(clock, options);
+  Awaited first, second;
+  transport.http(HttpRequest{"POST", server.url("/a"), {}, "first", 5'000ms, {}}, first.callback());
+  // Its 300 ms run out while the first holds the only connection for 600 ms.
+  transport.http(HttpRequest{"POST", server.url("/b"), {}, "second", 300ms, {}}, second.callback());
+  const TransferResult late = second.get();
+  CHECK(late.transport_error != 0);
+  CHECK(late.error_text.find("timed out waiting for a connection") != std::string::npos);
+  CHECK(first.get().status == 200);
+  CHECK(server.requests() == 1);  // the second was never sent
+}
+
 TEST_CASE("transport: the debug trace redacts secrets and Authorization, never bodies") {
   LoopbackHttpServer server([](const LoopbackRequest&) {
     return LoopbackReply{200, {}, "response-body-text", 0ms};
