@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 namespace homeroom::sms_twilio {
@@ -28,6 +29,66 @@ void append_encoded(std::string& out, std::string_view s) {
     }
   }
 }
+
+// The fields of a Messages API answer that classify it: "sid" (accepted), "code" and "message"
+// (refused). Read with nlohmann's SAX interface, without building the whole document: an answer
+// carries some twenty other fields, and this runs once per text sent.
+struct AnswerFields : nlohmann::json_sax<nlohmann::json> {
+  bool is_object = false;
+  std::optional<std::string> sid, message;
+  std::optional<long> code;
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t n) override {
+    if (at_top() && key_ == "code") code = static_cast<long>(n);
+    return value();
+  }
+  bool number_unsigned(number_unsigned_t n) override {
+    return number_integer(static_cast<number_integer_t>(n));
+  }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t& s) override {
+    if (at_top() && key_ == "sid") sid = std::move(s);
+    if (at_top() && key_ == "message") message = std::move(s);
+    return value();
+  }
+  bool binary(binary_t&) override { return value(); }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) is_object = true;
+    ++depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1) key_ = std::move(k);
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return value();
+  }
+  bool start_array(std::size_t) override {
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return value();
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    is_object = false;
+    return false;
+  }
+
+ private:
+  bool at_top() const { return depth_ == 1; }
+  bool value() {
+    if (depth_ == 1) key_.clear();
+    return true;
+  }
+  int depth_ = 0;
+  std::string key_;
+};
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -170,13 +231,14 @@ SendOutcome classify_send_response(bool transport_error, std::string_view error_
     out.reason = "transport: " + std::string(error_text.empty() ? "no answer" : error_text);
     return out;
   }
-  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  const bool is_object = doc.is_object();
+  AnswerFields doc;
+  const bool is_object = nlohmann::json::sax_parse(body, &doc, nlohmann::json::input_format_t::json,
+                                                   /*strict=*/true, /*ignore_comments=*/false) &&
+                         doc.is_object;
   if (status >= 200 && status <= 299) {
-    if (is_object && doc.contains("sid") && doc["sid"].is_string() &&
-        !doc["sid"].get<std::string>().empty()) {
+    if (is_object && doc.sid && !doc.sid->empty()) {
       out.kind = HR_OUTCOME_ACCEPTED;
-      out.provider_id = doc["sid"].get<std::string>();
+      out.provider_id = std::move(*doc.sid);
       return out;
     }
     // Twilio may well have queued the message: sending again could text the family twice.
@@ -187,10 +249,8 @@ SendOutcome classify_send_response(bool transport_error, std::string_view error_
   long code = 0;
   std::string message;
   if (is_object) {
-    if (doc.contains("code") && doc["code"].is_number_integer()) code = doc["code"].get<long>();
-    if (doc.contains("message") && doc["message"].is_string()) {
-      message = doc["message"].get<std::string>();
-    }
+    code = doc.code.value_or(0);
+    message = doc.message.value_or("");
   }
   out.kind = HR_OUTCOME_PERMANENT;
   bool matched = false;
