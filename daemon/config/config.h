@@ -56,7 +56,7 @@ struct PluginsConfig {
 };
 
 struct QueueConfig {
-  int batch_size = 64;  // 1..10000
+  int batch_size = 512;  // 1..10000
   std::chrono::seconds lease{60};
   int max_attempts = 8;
   std::chrono::seconds backoff_base{2};

@@ -30,7 +30,7 @@
 namespace homeroom::queue {
 
 struct DispatcherOptions {
-  int batch_size = 64;
+  int batch_size = 512;
   Millis lease_ms = 60'000;
   std::chrono::milliseconds poll_interval{250};
   std::size_t max_in_flight = 1024;

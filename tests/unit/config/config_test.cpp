@@ -46,7 +46,7 @@ TEST_CASE("config: the shipped config/homeroom.toml parses to the documented def
   CHECK(c.log.level == "info");
   CHECK(c.log.file.empty());
   CHECK(c.plugins.dir.empty());
-  CHECK(c.queue.batch_size == 64);
+  CHECK(c.queue.batch_size == 512);
   CHECK(c.queue.lease == std::chrono::seconds(60));
   CHECK(c.queue.max_attempts == 8);
   CHECK(c.queue.backoff_base == std::chrono::seconds(2));
