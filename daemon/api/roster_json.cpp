@@ -217,7 +217,7 @@ Result<Guardian> guardian_from_json(const std::string& id, const json& j) {
   RETURN_IF_ERROR(validate_language("language", g.language));
   g.language = canonical_language(g.language).value_or(g.language);
   RETURN_IF_ERROR(read_string(j, "timezone", "", g.timezone, false));
-  RETURN_IF_ERROR(validate_timezone("timezone", g.timezone));
+  if (!g.timezone.empty()) RETURN_IF_ERROR(validate_timezone("timezone", g.timezone));
   if (auto it = j.find("contacts"); it != j.end()) {
     if (!it->is_array()) return Status::invalid("contacts", "expected an array");
     std::set<std::pair<std::string, std::string>> seen;

@@ -68,8 +68,8 @@ struct Guardian {
   std::string id;
   std::string given_name;
   std::string family_name;
-  std::string language = "en";   // BCP 47
-  std::string timezone = "UTC";  // IANA
+  std::string language = "en";  // BCP 47
+  std::string timezone;         // IANA; empty: the school's (the deployment's: UTC)
   std::vector<ContactPoint> contacts;
   Preferences preferences;
   // Set by the school: nothing reaches this guardian except messages marked legally required.

@@ -270,12 +270,8 @@ class RowReader {
       fail("contact_allowed", "must be true, false, yes, no, 1 or 0");
     }
 
-    row.timezone = get("timezone");
-    if (row.timezone.empty()) {
-      row.timezone = "UTC";
-    } else {
-      check(validate_timezone("timezone", row.timezone));
-    }
+    row.timezone = get("timezone");  // empty: the school's
+    if (!row.timezone.empty()) check(validate_timezone("timezone", row.timezone));
 
     if (errors_.size() != errors_before) return std::nullopt;
     return row;

@@ -19,7 +19,7 @@
 //  - Guardians: at least one of email and phone; phone is normalized to E.164 (normalize_phone,
 //    default country +1); language is validated and canonicalized ("pt-br" -> "pt-BR");
 //    preferred_channel is email or sms and needs that contact. contacts and preferences.channels
-//    are [preferred channel, then the other one if present]. timezone defaults to "UTC".
+//    are [preferred channel, then the other one if present]. An empty timezone is the school's.
 //  - contact_allowed: true/false/yes/no/1/0 (any case), empty or absent means true.
 //
 // Line numbers are physical line numbers (1-based) of the start of a row in the file, so a quoted

@@ -258,6 +258,19 @@ TEST_CASE("guardian preferences round-trip through the API") {
   CHECK(back["preferences"]["digest_time"] == "18:15");
   CHECK(back["preferences"]["quiet_hours"]["end"] == "06:30");
   CHECK(back["preferences"]["categories"]["reminder"] == "digest");
+
+  // No time zone stated: the school's stands in (an empty one), not UTC; a GET body PUTs back.
+  json unzoned = {{"given_name", "Eva"},
+                  {"family_name", "Diaz"},
+                  {"contacts", {{{"channel", "email"}, {"address", "eva@example.org"}}}}};
+  REQUIRE(s.daemon.call("PUT", "/v1/guardians/g8", s.admin, unzoned).status == 200);
+  auto eva = json::parse(s.daemon.call("GET", "/v1/guardians/g8", s.admin).body);
+  CHECK(eva["timezone"] == "");
+  CHECK(s.daemon.call("PUT", "/v1/guardians/g8", s.admin, eva).status == 200);
+  unzoned["timezone"] = "Mars/Olympus_Mons";
+  auto bad = s.daemon.call("PUT", "/v1/guardians/g8", s.admin, unzoned);
+  CHECK(bad.status == 422);
+  CHECK(json::parse(bad.body)["errors"][0]["field"] == "timezone");
 }
 
 TEST_CASE("a teacher cannot read messages about another teacher's students") {
