@@ -89,8 +89,8 @@ using TransferCallback = std::function<void(TransferResult)>;
 
 struct TransportOptions {
   std::chrono::milliseconds default_timeout{30'000};
-  // As many requests in flight to one provider as a batch of leased deliveries (64): 16
-  // left the SMS benchmark waiting on connections with half the batch unsent.
+  // Transfers running at once to one server; the rest wait in the transport (transport.cpp).
+  // 16 left the SMS benchmark's provider idle while sends waited for a connection.
   long max_host_connections = 64;
   long max_total_connections = 256;
 };

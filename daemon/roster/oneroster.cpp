@@ -446,7 +446,6 @@ class OneRosterParser {
       g.given_name = given_name;
       g.family_name = family_name;
       g.language = read_language(kUsers, columns, r);
-      g.timezone.clear();  // the school's
       read_contacts(columns, r, g);
       if (!orgs.empty()) out_.user_orgs[id] = std::move(orgs);
       guardian_index_[id] = out_.guardians.size();
