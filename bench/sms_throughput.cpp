@@ -3,7 +3,7 @@
 //
 // (a) Starts tests/peers/twilio_fake.js on loopback and drives it with a libcurl-multi load client
 //     (keep-alive, N requests in flight) posting the exact form sms_twilio sends: the fake's
-//     maximum request rate.
+//     maximum request rate, the median of three runs.
 // (b) Starts the real homeroomd of this build (HOMEROOMD_PATH, the plugins beside it) with
 //     sms_twilio pointed at the same fake, creates a school roster over the API, POSTs notes
 //     totalling --deliveries SMS deliveries, all with one send_at (--lead-seconds ahead, after
@@ -21,6 +21,7 @@
 //                  [--batch-size N] [--poll-ms N]
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -410,6 +411,8 @@ double measure_daemon_rate(const TempDir& dir, int fake_port, const Options& o) 
         json(waiting).dump().c_str());
     start = wall0;
   }
+  // CPU from send_at on: the idle wait before it (with its own /metrics polls) is not sending.
+  if (start == send_at) std::this_thread::sleep_until(send_at - std::chrono::milliseconds(100));
   const double cpu0 = cpu_seconds(daemon.process().pid());
   const auto until = std::chrono::system_clock::now() + std::chrono::minutes(10);
   std::map<std::string, long> counts;
@@ -424,7 +427,8 @@ double measure_daemon_rate(const TempDir& dir, int fake_port, const Options& o) 
       throw std::runtime_error("not all sent in 10 minutes: " + json(counts).dump());
     }
     // Polling only notices completion; the time comes from the store's own event log below.
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    // Seldom: each GET /metrics counts the deliveries table through, beside the sending.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   const double seconds = std::chrono::duration<double>(last_sent_at(dir) - start).count();
   std::printf("homeroomd: all %ld sent in %.2f s (from %s)\n", counts["sent"], seconds,
@@ -456,8 +460,14 @@ int main(int argc, char** argv) {
     TempDir dir;
     Fake fake = start_fake(dir);
     measure_fake_rate(fake.port, Options{std::min(2000, o.requests), o.concurrency});  // warm-up
-    const double fake_rate = measure_fake_rate(fake.port, o);
-    std::printf("fake maximum: %.0f requests/s\n", fake_rate);
+    // The median of three runs: one run of 20,000 lasts well under a second on a fast machine,
+    // and a neighbour's burst of work would move a single figure by a third.
+    std::vector<double> fake_rates;
+    for (int run = 0; run < 3; ++run) fake_rates.push_back(measure_fake_rate(fake.port, o));
+    std::sort(fake_rates.begin(), fake_rates.end());
+    const double fake_rate = fake_rates[1];
+    std::printf("fake maximum: %.0f requests/s (median of %.0f, %.0f, %.0f)\n", fake_rate,
+                fake_rates[0], fake_rates[1], fake_rates[2]);
     const double daemon_rate = measure_daemon_rate(dir, fake.port, o);
     std::printf("homeroomd -> sms_twilio -> fake: %.0f deliveries/s\n", daemon_rate);
     std::printf("ratio: %.2f (target >= 0.50)\n", daemon_rate / fake_rate);

@@ -364,6 +364,7 @@ int run_daemon(const Config& config, const std::filesystem::path& exe_dir) {
   spdlog::info("homeroomd listening on http://{}{}{}:{} ({} channel instances, store {})",
                v6 ? "[" : "", config.server.listen_host, v6 ? "]" : "", server.port(),
                config.channels.size(), config.store.path);
+  spdlog::default_logger()->flush();  // what a supervisor or script waits for: now, not in 1 s
 
   std::thread second([&io] { io.run(); });
   io.run();

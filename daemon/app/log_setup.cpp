@@ -2,9 +2,9 @@
 
 #include <spdlog/details/file_helper.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <memory>
 #include <mutex>
 
@@ -32,6 +32,24 @@ class ReopenableFileSink final : public spdlog::sinks::base_sink<std::mutex> {
   spdlog::details::file_helper file_;
 };
 
+// stderr, flushed when spdlog says (spdlog's stderr sink flushes every line: a write(2) per
+// delivery sent, on the thread that logged it).
+class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  BufferedStderrSink() {
+    static char buffer[64 * 1024];  // C's stderr is unbuffered
+    std::setvbuf(stderr, buffer, _IOFBF, sizeof buffer);
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::fwrite(formatted.data(), 1, formatted.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
 std::shared_ptr<ReopenableFileSink> g_file_sink;
 
 }  // namespace
@@ -40,7 +58,7 @@ Status setup_logging(const std::string& level, const std::string& file) {
   spdlog::sink_ptr sink;
   try {
     if (file.empty()) {
-      sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+      sink = std::make_shared<BufferedStderrSink>();
     } else {
       g_file_sink = std::make_shared<ReopenableFileSink>(file);
       sink = g_file_sink;

@@ -7,15 +7,21 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 namespace homeroom {
 namespace {
@@ -24,6 +30,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxResponseBody = 8 * 1024 * 1024;  // a provider answer, never a download
 constexpr auto kMaxPollWait = std::chrono::milliseconds(1000);
+constexpr int kMaxEvents = 256;  // epoll events taken per wait
 
 void global_init() {
   static std::once_flag once;
@@ -251,10 +258,16 @@ std::string header_trace(const Transfer& t) {
 
 }  // namespace
 
+// The transport thread drives curl with curl_multi_socket_action on an epoll set: curl says which
+// sockets it waits on (on_socket) and when it next needs the time (on_timer), and each readiness
+// is handed to the one transfer whose socket it is. (curl_multi_perform would visit, and poll,
+// every running transfer on each wakeup.)
 struct Transport::Impl {
   const Clock& clock;
   TransportOptions options;
   CURLM* multi = nullptr;
+  int epoll_fd = -1;
+  int wake_fd = -1;  // an eventfd in the epoll set: submit() and shutdown() wake the thread
   std::thread thread;
 
   mutable std::mutex mu;
@@ -276,20 +289,78 @@ struct Transport::Impl {
     std::deque<std::unique_ptr<Transfer>> waiting;
   };
   std::unordered_map<std::string, Origin> origins;
+  // When curl next wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT); unset: not at all.
+  std::optional<SteadyClock::time_point> curl_timer;
 
   Impl(const Clock& c, TransportOptions o) : clock(c), options(o) {
     global_init();
+    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     multi = curl_multi_init();
-    if (multi == nullptr) throw std::runtime_error("curl_multi_init failed");
+    if (epoll_fd < 0 || wake_fd < 0 || multi == nullptr) {
+      close_all();
+      throw std::runtime_error("transport: cannot set up epoll, eventfd or curl_multi_init");
+    }
+    epoll_event wake{};
+    wake.events = EPOLLIN;
+    wake.data.fd = wake_fd;
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &wake);
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
     curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, options.max_total_connections);
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::on_socket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::on_timer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
     thread = std::thread([this] { run(); });
   }
 
-  ~Impl() {
-    if (multi != nullptr) curl_multi_cleanup(multi);
+  ~Impl() { close_all(); }
+
+  void close_all() {
+    if (multi != nullptr) curl_multi_cleanup(multi);  // closes its sockets (on_socket removes them)
+    multi = nullptr;
+    if (wake_fd >= 0) ::close(wake_fd);
+    if (epoll_fd >= 0) ::close(epoll_fd);
+    wake_fd = epoll_fd = -1;
+  }
+
+  void wake() const {
+    const std::uint64_t one = 1;
+    // Fails only when the counter is about to overflow: the thread is awake anyway.
+    [[maybe_unused]] const auto n = ::write(wake_fd, &one, sizeof one);
+  }
+
+  // curl: watch `s` for `what` (CURL_POLL_IN, _OUT, _INOUT) or stop watching it (_REMOVE).
+  // curl keeps `socketp` per socket for us: non-null once the socket is in the epoll set.
+  static int on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* user, void* socketp) {
+    auto* self = static_cast<Impl*>(user);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(self->epoll_fd, EPOLL_CTL_DEL, s, nullptr);  // curl removes before closing
+      return 0;
+    }
+    epoll_event ev{};
+    ev.events =
+        ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+    ev.data.fd = s;
+    if (socketp == nullptr) {
+      curl_multi_assign(self->multi, s, self);
+      if (epoll_ctl(self->epoll_fd, EPOLL_CTL_ADD, s, &ev) == 0 || errno != EEXIST) return 0;
+    }
+    epoll_ctl(self->epoll_fd, EPOLL_CTL_MOD, s, &ev);
+    return 0;
+  }
+
+  // curl: call socket_action(CURL_SOCKET_TIMEOUT) in `ms` milliseconds (-1: never).
+  static int on_timer(CURLM* /*multi*/, long ms, void* user) {
+    auto* self = static_cast<Impl*>(user);
+    if (ms < 0) {
+      self->curl_timer.reset();
+    } else {
+      self->curl_timer = SteadyClock::now() + std::chrono::milliseconds(ms);
+    }
+    return 0;
   }
 
   void submit(std::unique_ptr<Transfer> t) {
@@ -307,7 +378,7 @@ struct Transport::Impl {
       }
     }
     if (t == nullptr) {
-      if (wake) curl_multi_wakeup(multi);
+      if (wake) this->wake();
       return;
     }
     ++in_flight;
@@ -602,7 +673,31 @@ struct Transport::Impl {
     }
   }
 
+  // Hands curl what is due: each ready socket, then its timer when that has come.
+  void drive(const epoll_event* events, int count) {
+    int running = 0;
+    for (int i = 0; i < count; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_fd) {
+        std::uint64_t n = 0;
+        [[maybe_unused]] const auto r = ::read(wake_fd, &n, sizeof n);
+        continue;
+      }
+      const auto e = events[i].events;
+      const int mask = ((e & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
+                       ((e & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
+                       ((e & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
+      curl_multi_socket_action(multi, fd, mask, &running);
+    }
+    if (curl_timer && *curl_timer <= SteadyClock::now()) {
+      curl_timer.reset();
+      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+  }
+
   void run() {
+    std::array<epoll_event, kMaxEvents> events{};
+    int ready = 0;
     for (;;) {
       std::deque<std::unique_ptr<Transfer>> fresh;
       bool stop = false;
@@ -613,9 +708,8 @@ struct Transport::Impl {
         stop = stopping;
         deadline = stop_deadline;
       }
-      for (auto& t : fresh) add(std::move(t));
-      int running = 0;
-      curl_multi_perform(multi, &running);
+      for (auto& t : fresh) add(std::move(t));  // each add sets curl's timer to "now"
+      drive(events.data(), ready);
       read_done();
       expire_waiting();
       if (stop) {
@@ -629,19 +723,25 @@ struct Transport::Impl {
           fail_all_active("transport shut down before the transfer finished");
           std::lock_guard lock(mu);
           if (queue.empty()) break;
+          ready = 0;
           continue;
         }
       }
-      long curl_wait = -1;
-      curl_multi_timeout(multi, &curl_wait);
       auto wait = kMaxPollWait;
-      if (curl_wait >= 0) wait = std::min(wait, std::chrono::milliseconds(curl_wait));
+      const auto now = SteadyClock::now();
+      if (curl_timer) {
+        // Rounded up: waking a millisecond early would only spin back here.
+        const auto until_timer =
+            std::chrono::ceil<std::chrono::milliseconds>(std::max(*curl_timer - now, {}));
+        wait = std::min(wait, until_timer);
+      }
       if (stop) {
         const auto until_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - SteadyClock::now() + std::chrono::milliseconds(1));
+            deadline - now + std::chrono::milliseconds(1));
         wait = std::max(std::chrono::milliseconds(0), std::min(wait, until_deadline));
       }
-      curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
+      ready = epoll_wait(epoll_fd, events.data(), kMaxEvents, static_cast<int>(wait.count()));
+      if (ready < 0) ready = 0;  // EINTR: go round again
     }
   }
 };
@@ -696,7 +796,7 @@ void Transport::shutdown(std::chrono::milliseconds deadline) {
     impl_->stopping = true;
     impl_->stop_deadline = SteadyClock::now() + deadline;
   }
-  curl_multi_wakeup(impl_->multi);
+  impl_->wake();
   if (impl_->thread.joinable()) impl_->thread.join();
   impl_->joined = true;
 }

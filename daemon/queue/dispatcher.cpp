@@ -9,6 +9,15 @@
 #include "render/sms_segments.h"
 
 namespace homeroom::queue {
+namespace {
+
+// Outcomes come back one at a time. The dispatcher lets them gather (up to kRecordBatch, for at
+// most kGatherOutcomes) into one record job: one transaction's page writes then serve hundreds
+// of deliveries instead of a few, and the thread wakes once per batch, not once per outcome.
+constexpr std::size_t kRecordBatch = 256;
+constexpr auto kGatherOutcomes = std::chrono::milliseconds(5);
+
+}  // namespace
 
 Dispatcher::Dispatcher(store::Store& store, Routes routes, const Clock& clock,
                        DispatcherOptions options)
@@ -81,19 +90,32 @@ void Dispatcher::loop() {
     if (Millis tokens = token_wait_ms_.load(); tokens > 0) {
       wait = std::min<std::chrono::milliseconds>(wait, std::chrono::milliseconds(tokens));
     }
+    if (next_due_at_ > 0) {  // a send_at on time, not up to a poll interval late
+      const Millis until_due = std::max<Millis>(next_due_at_ - clock_.now(), 1);
+      wait = std::min<std::chrono::milliseconds>(wait, std::chrono::milliseconds(until_due));
+    }
     cv_.wait_for(lock, wait, [this] { return !running_ || woken_ || !pending_.empty(); });
+    if (!woken_ && running_ && !pending_.empty()) {
+      cv_.wait_for(lock, kGatherOutcomes,
+                   [this] { return !running_ || woken_ || pending_.size() >= kRecordBatch; });
+    }
     woken_ = false;
   }
 }
 
 std::size_t Dispatcher::lease_and_send() {
   // A read first: when nothing is due, take no write lock at all.
+  next_due_at_ = 0;
   auto due = store_.next_due();
   if (!due.is_ok()) {
     spdlog::error("dispatcher: {}", due.status().to_string());
     return 0;
   }
-  if (!due->has_value() || **due > clock_.now()) return 0;
+  if (!due->has_value()) return 0;
+  if (**due > clock_.now()) {
+    next_due_at_ = **due;
+    return 0;
+  }
 
   auto room = options_.max_in_flight - in_flight_.load();
   int limit = static_cast<int>(std::min<std::size_t>(room, options_.batch_size));
@@ -130,14 +152,18 @@ std::size_t Dispatcher::lease_and_send() {
     std::lock_guard lock(mu_);
     stats_.leased += batch->size();
   }
-  for (const auto& d : *batch) {
+  // Shared by the sends' callbacks, which may outlive this call: each holds the batch, not a copy
+  // of its delivery (two dozen strings).
+  auto leased_batch = std::make_shared<const std::vector<LeasedDelivery>>(std::move(*batch));
+  for (const auto& d : *leased_batch) {
     if (d.priority == 1) bulk_after_[d.channel] = d.school_id;
   }
-  for (const auto& d : *batch) send_one(d);
-  return batch->size();
+  for (const auto& d : *leased_batch) send_one(d, leased_batch);
+  return leased_batch->size();
 }
 
-void Dispatcher::send_one(const LeasedDelivery& delivery) {
+void Dispatcher::send_one(const LeasedDelivery& delivery,
+                          const std::shared_ptr<const std::vector<LeasedDelivery>>& batch) {
   auto route = routes_.find(delivery.channel);
   if (route == routes_.end() || route->second == nullptr) {
     on_outcome(delivery,
@@ -183,11 +209,12 @@ void Dispatcher::send_one(const LeasedDelivery& delivery) {
   if (delivery.channel == "sms" && sms_segments_) sms_segments_->take(segments, clock_.now());
   in_flight_.fetch_add(1);
   // The callback may run before send() returns, or later on a channel thread.
-  route->second->send(rendered, [this, delivery, segments](SendOutcome outcome) {
+  route->second->send(rendered, [this, batch, &delivery, segments](SendOutcome outcome) {
     on_outcome(delivery, outcome, segments);
-    in_flight_.fetch_sub(1);
-    std::lock_guard lock(mu_);
-    cv_.notify_all();
+    if (in_flight_.fetch_sub(1) == 1) {  // stop() waits for the last one
+      std::lock_guard lock(mu_);
+      cv_.notify_all();
+    }
   });
 }
 
@@ -226,6 +253,7 @@ void Dispatcher::on_outcome(const LeasedDelivery& delivery, const SendOutcome& o
       spdlog::warn("delivery {} via {} to {} failed: {}", delivery.id, delivery.channel, to,
                    update.detail);
   }
+  const std::size_t before = pending_.size();
   // The notes collected into a digest share its fate (each falls back on its own on failure).
   for (const auto& item : delivery.digest) {
     store::DeliveryUpdate companion = update;
@@ -235,7 +263,10 @@ void Dispatcher::on_outcome(const LeasedDelivery& delivery, const SendOutcome& o
     pending_.push_back(std::move(companion));
   }
   pending_.push_back(std::move(update));
-  cv_.notify_all();
+  // The dispatcher wants the first outcome (to start gathering) and a full batch (loop()).
+  if (before == 0 || (before < kRecordBatch && pending_.size() >= kRecordBatch)) {
+    cv_.notify_all();
+  }
 }
 
 void Dispatcher::flush_updates(bool wait) {

@@ -67,7 +67,9 @@ class Dispatcher {
  private:
   void loop();
   std::size_t lease_and_send();
-  void send_one(const LeasedDelivery& delivery);
+  // `delivery` is an element of `batch`, which the send's callback keeps alive.
+  void send_one(const LeasedDelivery& delivery,
+                const std::shared_ptr<const std::vector<LeasedDelivery>>& batch);
   void on_outcome(const LeasedDelivery& delivery, const SendOutcome& outcome, int segments = 0);
   void flush_updates(bool wait);
 
@@ -92,6 +94,8 @@ class Dispatcher {
   // Per channel, the school of the last bulk delivery leased: the next lease's round-robin
   // across schools starts after it (store::LeaseLimits::bulk_after). Dispatcher thread only.
   std::map<std::string, std::string> bulk_after_;
+  // When the first delivery not yet due becomes due (0: none waits). Dispatcher thread only.
+  Millis next_due_at_ = 0;
   std::thread thread_;
 };
 

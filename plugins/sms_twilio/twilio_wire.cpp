@@ -37,6 +37,10 @@ struct AnswerFields : nlohmann::json_sax<nlohmann::json> {
   bool is_object = false;
   std::optional<std::string> sid, message;
   std::optional<long> code;
+  // An accepted message needs its sid only: stop reading there (`stopped`), not at the end of
+  // Twilio's twenty-odd fields.
+  bool stop_at_sid = false;
+  bool stopped = false;
 
   bool null() override { return value(); }
   bool boolean(bool) override { return value(); }
@@ -49,7 +53,13 @@ struct AnswerFields : nlohmann::json_sax<nlohmann::json> {
   }
   bool number_float(number_float_t, const string_t&) override { return value(); }
   bool string(string_t& s) override {
-    if (at_top() && key_ == "sid") sid = std::move(s);
+    if (at_top() && key_ == "sid") {
+      sid = std::move(s);
+      if (stop_at_sid) {
+        stopped = true;
+        return false;
+      }
+    }
     if (at_top() && key_ == "message") message = std::move(s);
     return value();
   }
@@ -232,9 +242,10 @@ SendOutcome classify_send_response(bool transport_error, std::string_view error_
     return out;
   }
   AnswerFields doc;
-  const bool is_object = nlohmann::json::sax_parse(body, &doc, nlohmann::json::input_format_t::json,
-                                                   /*strict=*/true, /*ignore_comments=*/false) &&
-                         doc.is_object;
+  doc.stop_at_sid = status >= 200 && status <= 299;
+  const bool parsed = nlohmann::json::sax_parse(body, &doc, nlohmann::json::input_format_t::json,
+                                                /*strict=*/true, /*ignore_comments=*/false);
+  const bool is_object = (parsed || doc.stopped) && doc.is_object;
   if (status >= 200 && status <= 299) {
     if (is_object && doc.sid && !doc.sid->empty()) {
       out.kind = HR_OUTCOME_ACCEPTED;

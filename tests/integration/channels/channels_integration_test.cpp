@@ -276,7 +276,7 @@ TEST_CASE("channels: one family, sms then email then push, each at its real peer
   CHECK(s.peers.mails(0).size() == 1);
   CHECK(s.peers.pushes(0).size() == 1);
 
-  const std::string log = s.daemon.process().output();
+  const std::string log = s.daemon.stop_and_log();
   for (const std::string& secret :
        {std::string(kSmtpPassword), std::string(kTwilioToken), s.peers.vapid_private}) {
     INFO("secret " << secret);

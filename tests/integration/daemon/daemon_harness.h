@@ -89,6 +89,13 @@ class Daemon {
   }
 
   Process& process() { return *process_; }
+  // Stops homeroomd (SIGTERM) and returns everything it logged. While it runs, info lines reach
+  // stderr up to a second late (log_setup.cpp); a clean exit flushes them all.
+  std::string stop_and_log() {
+    process_->signal(SIGTERM);
+    process_->wait_exit(std::chrono::seconds(30));
+    return process_->output();
+  }
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }

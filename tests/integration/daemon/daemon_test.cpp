@@ -136,7 +136,7 @@ TEST_CASE(
   CHECK(s.read_file(s.dir / "outbox" / "x").empty());
 
   // The log never shows a full address or the body.
-  auto log = s.daemon.process().output();
+  auto log = s.daemon.stop_and_log();
   CHECK(log.find("ben@example.org") == std::string::npos);
   CHECK(log.find("+15551230001") == std::string::npos);
   CHECK(log.find("lab report") == std::string::npos);

@@ -131,7 +131,7 @@ TEST_CASE("a note arrives by SMTP and survives a real mail parser") {
   CHECK(mail["language"] == "es");
 
   // The SMTP password is in the config, never in the daemon's log.
-  CHECK(s.daemon.process().output().find(kSmtpPassword) == std::string::npos);
+  CHECK(s.daemon.stop_and_log().find(kSmtpPassword) == std::string::npos);
 }
 
 TEST_CASE("an urgent message carries no List-Unsubscribe") {
@@ -144,5 +144,5 @@ TEST_CASE("an urgent message carries no List-Unsubscribe") {
   CHECK(mail["subject"] == "Urgente: Maya");
   CHECK(mail["headers"]["list-unsubscribe"].is_null());
   CHECK(mail["replyTo"].is_string());
-  CHECK(s.daemon.process().output().find(kSmtpPassword) == std::string::npos);
+  CHECK(s.daemon.stop_and_log().find(kSmtpPassword) == std::string::npos);
 }

@@ -107,7 +107,7 @@ max_age_seconds = 300
   CHECK(not_mail.status == 400);
 
   // Secrets never reach the log.
-  const std::string log = daemon.process().output();
+  const std::string log = daemon.stop_and_log();
   CHECK_THAT(log, !Catch::Contains(kKey));
   CHECK_THAT(log, !Catch::Contains(kMimeSecret));
 }

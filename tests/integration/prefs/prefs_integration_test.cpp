@@ -197,7 +197,7 @@ TEST_CASE("a family changes channel order, language and quiet hours in a real br
   CHECK(g["contacts"].size() == 2);
 
   // The capability never reaches the log: the access log shows /p/... only.
-  const std::string log = s.daemon.process().output();
+  const std::string log = s.daemon.stop_and_log();
   CHECK(log.find(token) == std::string::npos);
   CHECK_THAT(log, Catch::Contains("/p/..."));
 }

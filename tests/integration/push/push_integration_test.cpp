@@ -179,7 +179,7 @@ TEST_CASE("homeroomd delivers a Web Push notification a browser can decrypt", "[
   CHECK(payload["category"] == "urgent");
   CHECK(payload["lang"] == "es");
   CHECK(payload["title"].is_string());
-  CHECK(s.daemon->process().output().find(peer.vapid_private) == std::string::npos);
+  CHECK(s.daemon->stop_and_log().find(peer.vapid_private) == std::string::npos);
 }
 
 TEST_CASE("homeroomd: a push subscription the service reports gone fails as contact gone",
@@ -252,7 +252,7 @@ TEST_CASE("homeroomd delivers through FCM, signing in with the service account",
     CHECK(j["messages"][0]["token"] == "dev-ana");
     CHECK(j["messages"][0]["notification"]["body"] == "Maya ayudó a dos compañeras.");
     CHECK(j["messages"][0]["data"]["lang"] == "es");
-    CHECK(s.daemon->process().output().find("PRIVATE KEY") == std::string::npos);
+    CHECK(s.daemon->stop_and_log().find("PRIVATE KEY") == std::string::npos);
   }
   SECTION("an unregistered token fails as contact gone") {
     s.start(config, {{"channel", "push"}, {"fcm_token", "dev-gone"}});

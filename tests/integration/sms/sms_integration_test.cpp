@@ -147,7 +147,7 @@ TEST_CASE("sms: a note reaches the Twilio fake as the exact form request") {
         "m%C3%A1s.");
   CHECK(d["provider_id"].get<std::string>().rfind("SM", 0) == 0);
   // The auth token is in no log line.
-  CHECK(s.daemon.process().output().find(kToken) == std::string::npos);
+  CHECK(s.daemon.stop_and_log().find(kToken) == std::string::npos);
 }
 
 TEST_CASE("sms: Twilio 21610 fails the delivery as contact stopped and marks the contact") {
@@ -273,5 +273,5 @@ TEST_CASE("sms: signed status callbacks move the delivery forward only") {
     CHECK(d["state"] == "sent");
     CHECK(d["events"] == sent["events"]);
   }
-  CHECK(s.daemon.process().output().find(kToken) == std::string::npos);
+  CHECK(s.daemon.stop_and_log().find(kToken) == std::string::npos);
 }

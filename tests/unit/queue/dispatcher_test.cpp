@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -29,7 +30,8 @@ struct Fixture {
   std::unique_ptr<Channel> channel;
   std::unique_ptr<queue::Dispatcher> dispatcher;
 
-  explicit Fixture(std::map<std::string, std::string> settings) {
+  explicit Fixture(std::map<std::string, std::string> settings,
+                   std::chrono::milliseconds poll_interval = std::chrono::milliseconds(5)) {
     store = std::move(*store::Store::open(dir / "h.db", clock));
     REQUIRE(wait_status([&](auto d) {
               store->put_staff({"t1", "Ms. Lee", "", Role::kTeacher}, d);
@@ -46,16 +48,17 @@ struct Fixture {
     REQUIRE(loaded.is_ok());
     channel = std::move(*loaded);
     queue::DispatcherOptions options;
-    options.poll_interval = std::chrono::milliseconds(5);
+    options.poll_interval = poll_interval;
     options.retry = {3, 1000, 60'000};
     dispatcher = std::make_unique<queue::Dispatcher>(
         *store, queue::Dispatcher::Routes{{"email", channel.get()}}, clock, options);
   }
   ~Fixture() { dispatcher->stop(std::chrono::seconds(5)); }
 
-  void accept(std::string id) {
+  void accept(std::string id, std::optional<Millis> send_at = std::nullopt) {
     NewMessage m;
     m.id = std::move(id);
+    m.send_at = send_at;
     m.student_id = "s1";
     m.category = "note";
     m.body = "hello";
@@ -113,6 +116,21 @@ TEST_CASE("accepted deliveries are sent and recorded as sent") {
     CHECK(d.provider_id.rfind("fixture-", 0) == 0);
   }
   CHECK(f.sends_recorded() == 2);
+}
+
+TEST_CASE("a scheduled note goes out when it falls due, not a poll interval later") {
+  Fixture f(Settings{}, std::chrono::seconds(30));
+  f.accept("msg_1", f.clock.now() + 300);
+  f.dispatcher->start();
+  f.dispatcher->wake();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(f.sends_recorded() == 0);  // not due yet
+  // The dispatcher sleeps until the due time (300 ms of the fake clock, measured in real time),
+  // not for its 30 s poll interval: by then the fake clock says it is due.
+  f.clock.advance(std::chrono::milliseconds(300));
+  const auto started = std::chrono::steady_clock::now();
+  REQUIRE(f.eventually("sent", 2));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
 }
 
 TEST_CASE("retryable failures back off and succeed later - attempts are counted") {

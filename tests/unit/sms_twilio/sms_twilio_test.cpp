@@ -374,8 +374,11 @@ TEST_CASE("sms_twilio: provider answers map to outcomes") {
        HR_OUTCOME_PERMANENT, "", "HTTP 201 without a message sid", 0},
       {"a sid that is not a string", 201, R"({"sid":42})", 0, 0, HR_OUTCOME_PERMANENT, "",
        "HTTP 201 without a message sid", 0},
-      {"truncated JSON", 201, R"({"sid":"SMabc","status":)", 0, 0, HR_OUTCOME_PERMANENT, "",
-       "HTTP 201 without a message sid", 0},
+      {"truncated JSON before the sid", 201, R"({"status":"queued","sid":)", 0, 0,
+       HR_OUTCOME_PERMANENT, "", "HTTP 201 without a message sid", 0},
+      // Reading stops at the sid: Twilio took the message, and its sid matches the callbacks.
+      {"truncated JSON after the sid", 201, R"({"sid":"SMabc","status":)", 0, 0,
+       HR_OUTCOME_ACCEPTED, "SMabc", "", 0},
       {"21610 unsubscribed", 400,
        R"({"code":21610,"message":"Attempt to send to unsubscribed recipient","more_info":"https://www.twilio.com/docs/errors/21610","status":400})",
        0, 0, HR_OUTCOME_CONTACT_STOPPED, "", "21610: Attempt to send to unsubscribed recipient", 0},
