@@ -678,11 +678,7 @@ struct Transport::Impl {
     int running = 0;
     for (int i = 0; i < count; ++i) {
       const int fd = events[i].data.fd;
-      if (fd == wake_fd) {
-        std::uint64_t n = 0;
-        [[maybe_unused]] const auto r = ::read(wake_fd, &n, sizeof n);
-        continue;
-      }
+      if (fd == wake_fd) continue;  // drained in run()
       const auto e = events[i].events;
       const int mask = ((e & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
                        ((e & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
@@ -742,6 +738,14 @@ struct Transport::Impl {
       }
       ready = epoll_wait(epoll_fd, events.data(), kMaxEvents, static_cast<int>(wait.count()));
       if (ready < 0) ready = 0;  // EINTR: go round again
+      // Drain a wakeup now, before the queue is taken at the top: a submit after this either
+      // lands in that queue or wakes the next wait. Drained later, a submit between the taking
+      // and the draining was lost, and its transfer waited out kMaxPollWait (a 1 s stall).
+      for (int i = 0; i < ready; ++i) {
+        if (events[i].data.fd != wake_fd) continue;
+        std::uint64_t n = 0;
+        [[maybe_unused]] const auto r = ::read(wake_fd, &n, sizeof n);
+      }
     }
   }
 };
